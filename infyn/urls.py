@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from infyn.lib.api.errors import not_found
+from infyn.lib.health import HealthApi
+
+urlpatterns = [
+    path("healthz", HealthApi.as_view(), name="healthz"),
+    path("v1/", include("tenants.api.urls")),
+    path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+    # Unknown API paths answer in the API's error shape even when DEBUG shows HTML pages.
+    re_path(r"^v1/", not_found),
+]
+
+handler404 = "infyn.lib.api.errors.not_found"
+handler500 = "infyn.lib.api.errors.server_error"

@@ -1,0 +1,76 @@
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenants import selectors, services
+from tenants.api.serializers import (
+    EndUserCreateSerializer,
+    EndUserSerializer,
+    MeSerializer,
+    ThreadSerializer,
+)
+from tenants.authentication import ApiKeyPrincipal, request_vendor
+from tenants.models import EndUser, Scope, Thread
+
+
+def end_user_or_404(request: Request, external_id: str) -> EndUser:
+    """The key's vendor's end user; any other vendor's is indistinguishable from none."""
+    end_user = selectors.end_user_get(vendor=request_vendor(request), external_id=external_id)
+    if end_user is None:
+        raise Http404
+    return end_user
+
+
+class MeApi(APIView):
+    @extend_schema(responses=MeSerializer, summary="The vendor behind this API key")
+    def get(self, request: Request) -> Response:
+        principal = request.user
+        assert isinstance(principal, ApiKeyPrincipal)
+        data = MeSerializer({"vendor": principal.vendor, "api_key": principal.api_key}).data
+        return Response(data)
+
+
+class EndUserListCreateApi(ListAPIView[EndUser]):
+    read_scope = Scope.USERS_READ
+    write_scope = Scope.USERS_WRITE
+    serializer_class = EndUserSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.end_users_list(vendor=request_vendor(self.request))
+
+    @extend_schema(
+        request=EndUserCreateSerializer,
+        responses={200: EndUserSerializer, 201: EndUserSerializer},
+        summary="Create an end user (returns the existing one with 200)",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EndUserCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        end_user, created = services.end_user_get_or_create(
+            vendor=request_vendor(request), **serializer.validated_data
+        )
+        return Response(
+            EndUserSerializer(end_user).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class EndUserDetailApi(APIView):
+    read_scope = Scope.USERS_READ
+
+    @extend_schema(responses=EndUserSerializer, summary="One end user")
+    def get(self, request: Request, external_id: str) -> Response:
+        return Response(EndUserSerializer(end_user_or_404(request, external_id)).data)
+
+
+class ThreadListApi(ListAPIView[Thread]):
+    read_scope = Scope.USERS_READ
+    serializer_class = ThreadSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        end_user = end_user_or_404(self.request, self.kwargs["external_id"])
+        return selectors.threads_list(end_user=end_user)

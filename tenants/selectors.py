@@ -1,0 +1,44 @@
+"""Reads for tenants. Everything an API caller can reach is scoped to its vendor."""
+
+import hmac
+
+from django.db.models import QuerySet
+
+from tenants.models import ApiKey, EndUser, Thread, Vendor
+from tenants.services import api_key_hash, api_key_split
+
+# Compared against when the prefix is unknown, so that a miss costs the same as a hit.
+_NO_SUCH_KEY_HASH = "0" * 64
+
+
+def api_key_from_secret(raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, compared in constant time; None otherwise."""
+    prefix = api_key_split(raw_key)
+    api_key = (
+        ApiKey.objects.select_related("vendor").filter(prefix=prefix).first() if prefix else None
+    )
+    expected = api_key.hashed_key if api_key is not None else _NO_SUCH_KEY_HASH
+    matches = hmac.compare_digest(api_key_hash(raw_key), expected)
+    if api_key is None or not matches or not api_key.is_active:
+        return None
+    return api_key
+
+
+def end_users_list(*, vendor: Vendor) -> QuerySet[EndUser]:
+    return EndUser.objects.filter(vendor=vendor)
+
+
+def end_user_get(*, vendor: Vendor, external_id: str) -> EndUser | None:
+    return EndUser.objects.filter(vendor=vendor, external_id=external_id).first()
+
+
+def threads_list(*, end_user: EndUser) -> QuerySet[Thread]:
+    return Thread.objects.filter(end_user=end_user)
+
+
+def vendor_get_by_slug(*, slug: str) -> Vendor | None:
+    return Vendor.objects.filter(slug=slug).first()
+
+
+def api_key_get_by_prefix(*, prefix: str) -> ApiKey | None:
+    return ApiKey.objects.select_related("vendor").filter(prefix=prefix).first()

@@ -1,0 +1,158 @@
+"""Writes for vendors, API keys, end users and threads."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from tenants.models import (
+    ApiKey,
+    AuditEvent,
+    EndUser,
+    Membership,
+    Plan,
+    Role,
+    Thread,
+    Vendor,
+    all_scopes,
+)
+
+API_KEY_PREFIX = "infyn"
+# Writing last_used_at on every request would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_hash(raw_key: str) -> str:
+    secret = settings.API_KEY_HASH_SECRET.encode()
+    return hmac.new(secret, raw_key.encode(), hashlib.sha256).hexdigest()
+
+
+def api_key_split(raw_key: str) -> str | None:
+    """Return the lookup prefix of a key shaped like ``infyn_<prefix>_<secret>``, or None."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1]
+
+
+def api_key_create(
+    *,
+    vendor: Vendor,
+    name: str,
+    actor: str,
+    scopes: list[str] | None = None,
+    created_by: User | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its full secret, which is never stored or shown again."""
+    for _attempt in range(5):
+        prefix = secrets.token_hex(6)
+        raw_key = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    vendor=vendor,
+                    name=name,
+                    prefix=prefix,
+                    hashed_key=api_key_hash(raw_key),
+                    scopes=scopes if scopes is not None else all_scopes(),
+                    created_by=created_by,
+                )
+                AuditEvent.objects.create(
+                    vendor=vendor,
+                    action=AuditEvent.Action.API_KEY_CREATED,
+                    actor=actor,
+                    target=prefix,
+                    data={"name": name, "scopes": api_key.scopes},
+                )
+        except IntegrityError:
+            continue  # a prefix collision: 48 random bits make a second one vanishingly rare
+        return api_key, raw_key
+    raise RuntimeError("Could not allocate a unique API key prefix.")
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: str) -> ApiKey:
+    if api_key.revoked_at is not None:
+        return api_key
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at"])
+    AuditEvent.objects.create(
+        vendor=api_key.vendor,
+        action=AuditEvent.Action.API_KEY_REVOKED,
+        actor=actor,
+        target=api_key.prefix,
+        data={"name": api_key.name},
+    )
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    """Record that the key was used, at most once per LAST_USED_RESOLUTION."""
+    now = timezone.now()
+    if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:70] or "vendor"
+    slug, suffix = base, 2
+    while Vendor.objects.filter(slug=slug).exists():
+        slug = f"{base}-{suffix}"
+        suffix += 1
+    return slug
+
+
+@transaction.atomic
+def vendor_create(
+    *, name: str, actor: str, owner_email: str | None = None, plan: str = Plan.FREE
+) -> tuple[Vendor, ApiKey, str]:
+    """Create a vendor with its first API key (and owner, when an email is given)."""
+    name = name.strip()
+    if not name:
+        raise ValueError("A vendor needs a name.")
+    vendor = Vendor.objects.create(name=name, slug=_unique_slug(name), plan=plan)
+    owner = None
+    if owner_email:
+        user_model = get_user_model()
+        owner, created = user_model.objects.get_or_create(
+            email=owner_email, defaults={"username": owner_email}
+        )
+        if created:
+            owner.set_unusable_password()
+            owner.save(update_fields=["password"])
+        Membership.objects.create(user=owner, vendor=vendor, role=Role.OWNER)
+    AuditEvent.objects.create(
+        vendor=vendor, action=AuditEvent.Action.VENDOR_CREATED, actor=actor, target=vendor.slug
+    )
+    api_key, raw_key = api_key_create(vendor=vendor, name="default", actor=actor, created_by=owner)
+    return vendor, api_key, raw_key
+
+
+def end_user_get_or_create(
+    *, vendor: Vendor, external_id: str, metadata: dict[str, object] | None = None
+) -> tuple[EndUser, bool]:
+    """Return the vendor's end user with this external id, creating it on first sight.
+
+    An existing end user is returned unchanged, so a retried create is harmless.
+    """
+    end_user, created = EndUser.objects.get_or_create(
+        vendor=vendor, external_id=external_id, defaults={"metadata": metadata or {}}
+    )
+    return end_user, created
+
+
+def thread_get_or_create(
+    *, end_user: EndUser, external_id: str, title: str = ""
+) -> tuple[Thread, bool]:
+    return Thread.objects.get_or_create(
+        end_user=end_user, external_id=external_id, defaults={"title": title}
+    )

@@ -1,0 +1,62 @@
+import os
+from collections.abc import Callable
+
+import pytest
+import redis
+from rest_framework.test import APIClient
+
+from tenants.models import Vendor
+from tenants.services import api_key_create
+from tests.factories import VendorFactory
+
+REDIS_TEST_URL = os.environ.get("INFYN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def vendor(db: None) -> Vendor:
+    return VendorFactory()
+
+
+@pytest.fixture
+def other_vendor(db: None) -> Vendor:
+    return VendorFactory()
+
+
+@pytest.fixture
+def raw_key_for(db: None) -> Callable[..., str]:
+    def make(vendor: Vendor, **kwargs: object) -> str:
+        _api_key, raw_key = api_key_create(vendor=vendor, name="test", actor="test", **kwargs)
+        return raw_key
+
+    return make
+
+
+@pytest.fixture
+def client_for(raw_key_for: Callable[..., str]) -> Callable[..., APIClient]:
+    """An API client authenticated with a fresh key of the given vendor."""
+
+    def make(vendor: Vendor, **kwargs: object) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key_for(vendor, **kwargs)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(vendor: Vendor, client_for: Callable[..., APIClient]) -> APIClient:
+    return client_for(vendor)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis, flushed; skipped where none runs unless INFYN_REQUIRE_REDIS is set (CI)."""
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("INFYN_REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required (INFYN_REQUIRE_REDIS) but {REDIS_TEST_URL} is down.")
+        pytest.skip(f"no Redis at {REDIS_TEST_URL}")
+    client.flushdb()
+    return REDIS_TEST_URL
