@@ -5,6 +5,7 @@ With DATABASE_URL unset the embedded PostgreSQL is used; with REDIS_URL unset th
 channel layer and cache live in memory and background tasks run in-process.
 """
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-memory-outbox": {"task": "memory.tasks.sweep_outbox_task", "schedule": 60.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -211,6 +216,35 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Memory ---------------------------------------------------------------------------------
+EMBEDDING_THREADS = env_int("INFYN_EMBEDDING_THREADS", os.cpu_count() or 1, minimum=1)
+EMBEDDING_BACKEND = env_str("INFYN_EMBEDDING_BACKEND") or "onnx"
+if EMBEDDING_BACKEND not in ("onnx", "torch"):
+    raise ImproperlyConfigured("INFYN_EMBEDDING_BACKEND must be 'onnx' or 'torch'.")
+MEMORY_SUMMARY_WINDOW = env_int("INFYN_SUMMARY_WINDOW", 20, minimum=2)
+MEMORY_OUTBOX_SWEEP_AFTER_SECONDS = env_int("INFYN_OUTBOX_SWEEP_AFTER_SECONDS", 300, minimum=1)
+# Ranking weights (memory.retrieval.RankingWeights); vendors may override any of them.
+MEMORY_RANKING: dict[str, float] = {}
+MEMORY_CONTEXT_BUDGET = env_int("INFYN_CONTEXT_BUDGET", 1500, minimum=256)
+MEMORY_RECENT_TURNS = env_int("INFYN_CONTEXT_RECENT_TURNS", 6, minimum=0)
+MEMORY_RETRIEVAL_K = env_int("INFYN_CONTEXT_RETRIEVAL_K", 20, minimum=1)
+# Shares of the budget left after the system prompt and the new message. The memory tiers
+# share what the recent turns leave; a tier's unused share flows to the others.
+MEMORY_CONTEXT_SHARES = {"recent": 0.4, "facts": 0.35, "summaries": 0.15, "messages": 0.5}
+MEMORY_SYSTEM_PROMPT = env_str("INFYN_SYSTEM_PROMPT") or (
+    "You are a helpful assistant with long-term memory of this user. Answer naturally; "
+    "use remembered facts when they help, and never invent memories."
+)
+# Context windows of the models we know; others get "default".
+MEMORY_MODEL_CONTEXT_LIMITS = {
+    "default": 8192,
+    "SmolLM2-135M-Instruct": 8192,
+    "HuggingFaceTB/SmolLM2-135M-Instruct": 8192,
+    "gpt-4o-mini": 128000,
+    "meta-llama/Llama-3.1-8B-Instruct": 131072,
+    "Qwen/Qwen2.5-7B-Instruct": 32768,
 }
 
 # --- Logging --------------------------------------------------------------------------------

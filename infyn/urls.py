@@ -8,6 +8,7 @@ from infyn.lib.health import HealthApi
 urlpatterns = [
     path("healthz", HealthApi.as_view(), name="healthz"),
     path("v1/", include("tenants.api.urls")),
+    path("v1/", include("memory.api.urls")),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

@@ -42,3 +42,7 @@ def vendor_get_by_slug(*, slug: str) -> Vendor | None:
 
 def api_key_get_by_prefix(*, prefix: str) -> ApiKey | None:
     return ApiKey.objects.select_related("vendor").filter(prefix=prefix).first()
+
+
+def thread_get(*, end_user: EndUser, external_id: str) -> Thread | None:
+    return Thread.objects.filter(end_user=end_user, external_id=external_id).first()

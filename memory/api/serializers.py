@@ -1,0 +1,111 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from infyn.lib.api.fields import StrictCharField
+from memory.models import Fact, FactCategory, Message, Role
+
+
+class ImportMessageSerializer(serializers.Serializer[Any]):
+    thread = StrictCharField(max_length=255)
+    role = serializers.ChoiceField(choices=Role.choices)
+    content = StrictCharField(trim_whitespace=False, max_length=100_000)
+    name = StrictCharField(max_length=100, required=False, default="", allow_blank=True)
+    external_id = StrictCharField(max_length=255, required=False, allow_null=True, default=None)
+    created_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_content(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("Must not be blank.")
+        return value
+
+    def validate_thread(self, value: str) -> str:
+        if "/" in value or not value.strip():
+            raise serializers.ValidationError("Must be a non-blank id without '/'.")
+        return value
+
+
+class ImportSerializer(serializers.Serializer[Any]):
+    messages = ImportMessageSerializer(many=True, allow_empty=False, max_length=5000)
+
+
+class ImportResultSerializer(serializers.Serializer[Any]):
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    message_ids = serializers.ListField(child=serializers.IntegerField())
+    threads = serializers.DictField(child=serializers.CharField())
+
+
+class SearchQuerySerializer(serializers.Serializer[Any]):
+    q = serializers.CharField(max_length=2000)
+    k = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    thread = serializers.CharField(max_length=255, required=False)
+
+
+class SearchResultSerializer(serializers.Serializer[Any]):
+    type = serializers.CharField()
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    context = serializers.CharField(allow_null=True, help_text="A message with what it replies to")
+    thread_id = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    source_message_ids = serializers.ListField(child=serializers.IntegerField())
+    score = serializers.FloatField()
+    components = serializers.DictField(child=serializers.FloatField())
+
+
+class FactSerializer(serializers.ModelSerializer[Fact]):
+    current = serializers.BooleanField(source="is_current", read_only=True)
+
+    class Meta:
+        model = Fact
+        fields = [
+            "id",
+            "subject",
+            "attribute",
+            "value",
+            "text",
+            "category",
+            "negated",
+            "importance",
+            "confidence",
+            "mention_count",
+            "first_seen_at",
+            "last_seen_at",
+            "valid_from",
+            "valid_to",
+            "superseded_by",
+            "current",
+            "source_message_ids",
+            "extractor",
+        ]
+        read_only_fields = fields
+
+
+class FactCreateSerializer(serializers.Serializer[Any]):
+    text = StrictCharField(max_length=2000)
+    category = serializers.ChoiceField(choices=FactCategory.choices, default=FactCategory.OTHER)
+    importance = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.7)
+    subject = StrictCharField(max_length=200, required=False)
+    attribute = StrictCharField(max_length=100, required=False)
+    value = StrictCharField(max_length=2000, required=False)
+
+
+class FactUpdateSerializer(serializers.Serializer[Any]):
+    text = StrictCharField(max_length=2000, required=False)
+    value = StrictCharField(max_length=2000, required=False)
+    category = serializers.ChoiceField(choices=FactCategory.choices, required=False)
+    importance = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    confidence = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Give at least one field to change.")
+        return attrs
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    class Meta:
+        model = Message
+        fields = ["id", "role", "name", "content", "external_id", "created_at", "token_count"]
+        read_only_fields = fields

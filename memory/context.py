@@ -1,0 +1,207 @@
+"""Token-budgeted prompts: the few memories that matter instead of the whole history.
+
+The prompt is laid out so that its start never changes between requests of a vendor
+(the stable system prompt comes first, alone), which lets the inference server's prefix
+cache hit; memories follow in a second system message, then the last turns of the
+thread, then the new message. Each tier gets a share of the budget; what a tier leaves
+unused flows to the next.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Sum
+
+from memory.models import Message, Role
+from memory.retrieval import ScoredMemory, memories_search
+from memory.tokens import count_tokens, token_counter_name
+from tenants.models import EndUser, Thread
+
+# Every chat message costs a few tokens of framing (role markers) beyond its content.
+MESSAGE_OVERHEAD_TOKENS = 4
+
+
+@dataclass
+class ContextResult:
+    messages: list[dict[str, str]]
+    token_count: int
+    budget: int
+    baseline_tokens: int
+    included: dict[str, list[int]]
+    trimmed: dict[str, int]
+    token_counter: str
+    memories: list[ScoredMemory] = field(default_factory=list)
+
+    @property
+    def saved_tokens(self) -> int:
+        return max(0, self.baseline_tokens - self.token_count)
+
+
+def model_context_limit(model: str | None) -> int:
+    limits: dict[str, int] = settings.MEMORY_MODEL_CONTEXT_LIMITS
+    if model and model in limits:
+        return limits[model]
+    return limits["default"]
+
+
+def context_budget(*, model: str | None, max_completion_tokens: int) -> int:
+    """The prompt budget: the configured one, shrunk to fit the model's window."""
+    room = model_context_limit(model) - max_completion_tokens
+    return max(256, min(settings.MEMORY_CONTEXT_BUDGET, room))
+
+
+def _cost(text: str) -> int:
+    return count_tokens(text) + MESSAGE_OVERHEAD_TOKENS
+
+
+def _fit_line(text: str, tokens_left: int) -> str | None:
+    """The text if it fits, else None (a memory is never cut mid-way)."""
+    return text if count_tokens(text) + 1 <= tokens_left else None
+
+
+def _truncate_middle(text: str, max_tokens: int) -> str:
+    """Shorten text to about ``max_tokens`` keeping its start and end."""
+    if count_tokens(text) <= max_tokens:
+        return text
+    words = text.split()
+    keep = max(2, max_tokens // 2)
+    while keep > 1 and count_tokens(" ".join(words[:keep] + ["…"] + words[-keep:])) > max_tokens:
+        keep = int(keep * 0.8)
+    return " ".join(words[:keep] + ["…"] + words[-keep:])
+
+
+def context_build(
+    *,
+    end_user: EndUser,
+    thread: Thread,
+    new_message: str,
+    system_prompt: str | None = None,
+    model: str | None = None,
+    max_completion_tokens: int = 256,
+    budget: int | None = None,
+    exclude_message_ids: Sequence[int] = (),
+    query_vector: np.ndarray | None = None,
+) -> ContextResult:
+    """Build the prompt for ``new_message`` in ``thread`` within the token budget."""
+    system_prompt = system_prompt if system_prompt is not None else settings.MEMORY_SYSTEM_PROMPT
+    budget = budget or context_budget(model=model, max_completion_tokens=max_completion_tokens)
+    shares: dict[str, float] = settings.MEMORY_CONTEXT_SHARES
+    trimmed = {"facts": 0, "summaries": 0, "messages": 0, "recent": 0, "new_message": 0}
+    included: dict[str, list[int]] = {"facts": [], "summaries": [], "messages": [], "recent": []}
+
+    fixed = _cost(system_prompt)
+    new_cost = _cost(new_message)
+    if fixed + new_cost > budget:
+        new_message = _truncate_middle(new_message, budget - fixed - MESSAGE_OVERHEAD_TOKENS - 8)
+        new_cost = _cost(new_message)
+        trimmed["new_message"] = 1
+    available = budget - fixed - new_cost
+
+    # The last turns of this thread come first in priority: they carry the conversation.
+    recent_budget = int(available * shares["recent"])
+    recent = _recent_turns(thread, exclude_message_ids, settings.MEMORY_RECENT_TURNS)
+    recent_kept: list[Message] = []
+    spent = 0
+    for message in reversed(recent):  # newest first, so the oldest are the ones dropped
+        cost = _cost(message.content)
+        if spent + cost > recent_budget:
+            trimmed["recent"] += 1
+            continue
+        recent_kept.insert(0, message)
+        spent += cost
+    recent_ids = {m.pk for m in recent_kept}
+    included["recent"] = [m.pk for m in recent_kept]
+    memory_budget = available - spent
+
+    memories = memories_search(
+        end_user=end_user,
+        query=new_message,
+        k=settings.MEMORY_RETRIEVAL_K,
+        thread=thread,
+        query_vector=query_vector,
+    )
+    sections: dict[str, list[str]] = {"facts": [], "summaries": [], "messages": []}
+    tier_of = {"fact": "facts", "summary": "summaries", "message": "messages"}
+    header = "What you remember about this user (use it when relevant):"
+    memory_left = memory_budget - _cost(header)
+    tier_left = {tier: int(memory_budget * shares[tier]) for tier in sections}
+    excluded = set(exclude_message_ids) | recent_ids
+    for item in memories:
+        tier = tier_of[item.type]
+        if item.type == "message" and item.id in excluded:
+            continue
+        line = _memory_line(item)
+        allowance = min(memory_left, tier_left[tier] + _spare(tier_left, tier))
+        if _fit_line(line, allowance) is None:
+            trimmed[tier] += 1
+            continue
+        cost = count_tokens(line) + 1
+        sections[tier].append(line)
+        included[tier].append(item.id)
+        tier_left[tier] -= cost
+        memory_left -= cost
+
+    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
+    memory_text = _memory_block(header, sections)
+    if memory_text:
+        messages.append({"role": "system", "content": memory_text})
+    messages += [{"role": m.role, "content": m.content} for m in recent_kept]
+    messages.append({"role": Role.USER, "content": new_message})
+    token_count = sum(_cost(m["content"]) for m in messages)
+    return ContextResult(
+        messages=messages,
+        token_count=token_count,
+        budget=budget,
+        baseline_tokens=baseline_tokens(
+            end_user=end_user, system_prompt=system_prompt, new_message=new_message
+        ),
+        included=included,
+        trimmed=trimmed,
+        token_counter=token_counter_name(),
+        memories=[m for m in memories if m.id in set(included[tier_of[m.type]])],
+    )
+
+
+def _spare(tier_left: dict[str, int], tier: str) -> int:
+    """Budget the other tiers have not claimed flows to this one once they are served."""
+    return sum(max(0, left) for other, left in tier_left.items() if other != tier) // 2
+
+
+def _memory_line(item: ScoredMemory) -> str:
+    when = item.created_at.strftime("%d %b %Y")
+    if item.type == "fact":
+        return f"- {item.text}"
+    if item.type == "summary":
+        return f"- (summary) {item.text}"
+    if item.context:
+        return f"- ({when}) {item.context}"
+    speaker = item.name or item.role or "user"
+    return f"- ({when}) {speaker}: {item.text}"
+
+
+def _memory_block(header: str, sections: dict[str, list[str]]) -> str:
+    lines = [line for tier in ("facts", "summaries", "messages") for line in sections[tier]]
+    return "\n".join([header, *lines]) if lines else ""
+
+
+def _recent_turns(thread: Thread, exclude: Sequence[int], limit: int) -> list[Message]:
+    rows = (
+        Message.objects.filter(thread=thread)
+        .exclude(pk__in=list(exclude))
+        .exclude(role=Role.SYSTEM)
+        .order_by("-created_at", "-id")
+        .only("id", "role", "content", "created_at")[:limit]
+    )
+    return list(reversed(rows))
+
+
+def baseline_tokens(*, end_user: EndUser, system_prompt: str, new_message: str) -> int:
+    """What sending the end user's whole history would cost: the figure memory saves on."""
+    stats: dict[str, Any] = Message.objects.filter(end_user=end_user).aggregate(
+        tokens=Sum("token_count"), count=Sum(1)
+    )
+    history = (stats["tokens"] or 0) + (stats["count"] or 0) * MESSAGE_OVERHEAD_TOKENS
+    return history + _cost(system_prompt) + _cost(new_message)

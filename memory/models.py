@@ -1,0 +1,261 @@
+"""The three memory tiers (messages, summaries, facts) and the durable job outbox.
+
+Every row carries its end user, so that every read filters on one column and the
+indexes can lead with it. Each tier has a 384-dimension embedding (HNSW, cosine) and a
+generated full-text vector (GIN).
+"""
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
+
+from tenants.models import EndUser, Thread
+
+EMBEDDING_DIMENSIONS = 384
+FULL_TEXT_CONFIG = "english"
+
+
+def _hnsw(name: str) -> HnswIndex:
+    return HnswIndex(
+        name=name,
+        fields=["embedding"],
+        m=16,
+        ef_construction=64,
+        opclasses=["vector_cosine_ops"],
+    )
+
+
+class Role(models.TextChoices):
+    USER = "user", "User"
+    ASSISTANT = "assistant", "Assistant"
+    SYSTEM = "system", "System"
+
+
+class Message(models.Model):
+    """One raw exchange turn: the full audit trail."""
+
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="messages")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    name = models.CharField(max_length=100, blank=True, help_text="Who spoke, when known.")
+    content = models.TextField()
+    # What is embedded and indexed: the turn with its speaker and the turn it answers, so
+    # that "Yes, twice!" can be found by what it was a reply to.
+    context_text = models.TextField(blank=True)
+    position = models.PositiveIntegerField(help_text="Order within the thread, from 1.")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=False)
+    token_count = models.PositiveIntegerField(default=0)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("context_text", config=FULL_TEXT_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="message_thread_external_id_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "position"], name="message_thread_position_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["thread", "created_at", "id"], name="message_thread_created"),
+            models.Index(fields=["end_user", "created_at"], name="message_end_user_created"),
+            GinIndex(fields=["search_vector"], name="message_search_vector"),
+            _hnsw("message_embedding_hnsw"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:60]}"
+
+
+class FactCategory(models.TextChoices):
+    IDENTITY = "identity", "Identity"
+    PREFERENCE = "preference", "Preference"
+    RELATIONSHIP = "relationship", "Relationship"
+    EVENT = "event", "Event"
+    PLAN = "plan", "Plan"
+    ATTRIBUTE = "attribute", "Attribute"
+    OTHER = "other", "Other"
+
+
+class Fact(models.Model):
+    """An atomic statement about the end user, consolidated across mentions.
+
+    A fact replaced by newer knowledge keeps its row with ``valid_to`` set and
+    ``superseded_by`` pointing at its successor, so history stays answerable.
+    """
+
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="facts")
+    subject = models.CharField(max_length=200)
+    attribute = models.CharField(max_length=100)
+    value = models.TextField()
+    text = models.TextField()
+    category = models.CharField(
+        max_length=20, choices=FactCategory.choices, default=FactCategory.OTHER
+    )
+    negated = models.BooleanField(default=False)
+    multi_valued = models.BooleanField(default=False)
+    importance = models.FloatField(default=0.5)
+    confidence = models.FloatField(default=0.5)
+    mention_count = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
+    source_message_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    extractor = models.CharField(max_length=40, blank=True, help_text="Who extracted it.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("text", config=FULL_TEXT_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(importance__gte=0, importance__lte=1), name="fact_importance_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0, confidence__lte=1), name="fact_confidence_0_1"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["end_user", "subject", "attribute"],
+                condition=Q(valid_to__isnull=True),
+                name="fact_current_by_attribute",
+            ),
+            models.Index(fields=["end_user", "-last_seen_at"], name="fact_end_user_last_seen"),
+            GinIndex(fields=["search_vector"], name="fact_search_vector"),
+            _hnsw("fact_embedding_hnsw"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_current(self) -> bool:
+        return self.valid_to is None
+
+
+class Summary(models.Model):
+    """A rolling summary of a stretch of one thread."""
+
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="summaries")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="summaries")
+    first_message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    last_message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    message_count = models.PositiveIntegerField()
+    source_message_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    text = models.TextField()
+    summarizer = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("text", config=FULL_TEXT_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        verbose_name_plural = "summaries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread", "first_message"], name="summary_thread_first_message_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["thread", "-created_at"], name="summary_thread_created"),
+            models.Index(fields=["end_user"], name="summary_end_user"),
+            GinIndex(fields=["search_vector"], name="summary_search_vector"),
+            _hnsw("summary_embedding_hnsw"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class TermStat(models.Model):
+    """How many of an end user's messages contain a word stem: the IDF of lexical search.
+
+    Kept up to date on every insert so that a query reads a handful of rows instead of
+    counting matches over a large history. The row for DOCUMENTS_LEXEME holds the number
+    of messages itself; to_tsvector never produces a lexeme starting with '#'.
+    """
+
+    DOCUMENTS_LEXEME = "#documents"
+
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="+")
+    lexeme = models.CharField(max_length=200)
+    document_count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["end_user", "lexeme"], name="term_stat_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}: {self.document_count}"
+
+
+class JobKind(models.TextChoices):
+    EXTRACT_FACTS = "extract_facts", "Extract facts from a message"
+    UPDATE_SUMMARY = "update_summary", "Update a thread's rolling summary"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class OutboxJob(models.Model):
+    """A background job written in the same transaction as the data it is about.
+
+    The broker may be down when the transaction commits; the row is not lost, and the
+    sweeper re-enqueues pending jobs. ``key`` makes a job unique, so retries and
+    re-enqueues never do the work twice.
+    """
+
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30, choices=JobKind.choices)
+    key = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="outbox_job_kind_key_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="outbox_job_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.status})"

@@ -1,0 +1,554 @@
+"""Writes to memory: messages, facts, summaries, and the outbox jobs that connect them."""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from memory import consolidation, extraction
+from memory.embeddings import embed_texts
+from memory.models import (
+    Fact,
+    JobKind,
+    JobStatus,
+    Message,
+    OutboxJob,
+    Role,
+    Summary,
+    TermStat,
+)
+from memory.selectors import speakers_cache_key
+from memory.summaries import EXTRACTIVE_SUMMARIZER, summarize_extractive
+from memory.tokens import count_tokens
+from tenants.models import EndUser, Thread
+from tenants.services import thread_get_or_create
+
+logger = logging.getLogger(__name__)
+
+
+CONTEXT_REPLY_CHARS = 300
+
+
+def message_context_text(*, name: str, content: str, previous: "Message | MessageInput | None") -> str:
+    """What a message is embedded and indexed as.
+
+    The speaker's name makes "what did Anna say" findable, and the turn it replies to
+    gives short answers ("Yes, twice!") the meaning they have in the conversation.
+    """
+    text = f"{name}: {content}" if name else content
+    if previous is not None:
+        before = previous.content[:CONTEXT_REPLY_CHARS]
+        speaker = previous.name or previous.role
+        text += f" (replying to {speaker}: {before})"
+    return text
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageInput:
+    thread_external_id: str
+    role: str
+    content: str
+    name: str = ""
+    external_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    skipped: int
+    message_ids: list[int]
+    thread_ids: dict[str, str]
+
+
+def _needs_extraction(message: Message) -> bool:
+    # Facts are about people: the end user, or any named human speaker of an import.
+    return message.role == Role.USER or bool(message.name)
+
+
+def messages_import(*, end_user: EndUser, messages: Sequence[MessageInput]) -> ImportResult:
+    """Store ordered messages with their embeddings; background work follows the commit.
+
+    Idempotent: a message whose external id already exists in its thread is skipped, so
+    an interrupted import can simply be sent again. Within a thread, messages keep the
+    order they are given in.
+    """
+    threads: dict[str, Thread] = {}
+    for item in messages:
+        if item.thread_external_id not in threads:
+            threads[item.thread_external_id] = thread_get_or_create(
+                end_user=end_user, external_id=item.thread_external_id
+            )[0]
+    existing = set(
+        Message.objects.filter(
+            thread__in=threads.values(),
+            external_id__in=[m.external_id for m in messages if m.external_id],
+        ).values_list("thread_id", "external_id")
+    )
+    fresh: list[tuple[Thread, MessageInput]] = []
+    seen_in_batch: set[tuple[object, str]] = set()
+    for item in messages:
+        thread = threads[item.thread_external_id]
+        if item.external_id:
+            key = (thread.id, item.external_id)
+            if key in existing or key in seen_in_batch:
+                continue
+            seen_in_batch.add(key)
+        fresh.append((thread, item))
+    created = _messages_insert(end_user=end_user, rows=fresh)
+    return ImportResult(
+        created=len(created),
+        skipped=len(messages) - len(created),
+        message_ids=[m.pk for m in created],
+        thread_ids={external_id: str(thread.id) for external_id, thread in threads.items()},
+    )
+
+
+def message_create(
+    *,
+    thread: Thread,
+    role: str,
+    content: str,
+    name: str = "",
+    external_id: str | None = None,
+    created_at: datetime | None = None,
+) -> Message:
+    """Store one message at once (the chat path), then schedule its background work."""
+    item = MessageInput(
+        thread_external_id=thread.external_id,
+        role=role,
+        content=content,
+        name=name,
+        external_id=external_id,
+        created_at=created_at,
+    )
+    return _messages_insert(end_user=thread.end_user, rows=[(thread, item)])[0]
+
+
+def _messages_insert(
+    *, end_user: EndUser, rows: Sequence[tuple[Thread, MessageInput]]
+) -> list[Message]:
+    if not rows:
+        return []
+    # The turn each new message replies to: the one before it in the input, or the
+    # thread's last stored message for the first. Read before embedding, which is slow
+    # and stays outside the transaction.
+    previous: dict[object, Message | MessageInput | None] = {}
+    contexts: list[str] = []
+    for thread, item in rows:
+        if thread.id not in previous:
+            previous[thread.id] = (
+                Message.objects.filter(thread=thread).order_by("-position").first()
+            )
+        contexts.append(
+            message_context_text(name=item.name, content=item.content, previous=previous[thread.id])
+        )
+        previous[thread.id] = item
+    vectors = embed_texts(contexts)
+    now = timezone.now()
+    with transaction.atomic():
+        next_position = _lock_threads_for_append({thread.id for thread, _ in rows})
+        messages = []
+        for (thread, item), context, vector in zip(rows, contexts, vectors, strict=True):
+            next_position[thread.id] += 1
+            messages.append(
+                Message(
+                    end_user=end_user,
+                    thread=thread,
+                    role=item.role,
+                    name=item.name,
+                    content=item.content,
+                    context_text=context,
+                    position=next_position[thread.id],
+                    external_id=item.external_id,
+                    created_at=item.created_at or now,
+                    token_count=count_tokens(item.content),
+                    embedding=vector,
+                )
+            )
+        created = Message.objects.bulk_create(messages, batch_size=500)
+        term_stats_add(end_user=end_user, message_ids=[m.pk for m in created])
+        _jobs_for_new_messages(end_user=end_user, created=created)
+    if any(item.name for _, item in rows):
+        speakers_forget(end_user=end_user)
+    return created
+
+
+def _lock_threads_for_append(thread_ids: set[object]) -> dict[object, int]:
+    """Lock the threads (in a fixed order, so writers never deadlock) and return each
+    one's current last position."""
+    list(Thread.objects.select_for_update().filter(pk__in=thread_ids).order_by("pk").values("pk"))
+    last = dict(
+        Message.objects.filter(thread_id__in=thread_ids)
+        .values("thread_id")
+        .annotate(last=Max("position"))
+        .values_list("thread_id", "last")
+    )
+    return {thread_id: last.get(thread_id) or 0 for thread_id in thread_ids}
+
+
+def term_stats_add(*, end_user: EndUser, message_ids: Sequence[int]) -> None:
+    """Count the new messages' word stems into the end user's document frequencies."""
+    if not message_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO memory_termstat (end_user_id, lexeme, document_count)
+            SELECT %(end_user)s, lexeme, count(*)
+            FROM memory_message m, unnest(tsvector_to_array(m.search_vector)) AS lexeme
+            WHERE m.id = ANY(%(ids)s) AND length(lexeme) <= 200
+            GROUP BY lexeme
+            UNION ALL
+            SELECT %(end_user)s, %(documents)s, cardinality(%(ids)s::bigint[])
+            ORDER BY 2
+            ON CONFLICT (end_user_id, lexeme)
+            DO UPDATE SET document_count = memory_termstat.document_count
+                                           + EXCLUDED.document_count
+            """,
+            {
+                "end_user": end_user.pk,
+                "ids": list(message_ids),
+                "documents": TermStat.DOCUMENTS_LEXEME,
+            },
+        )
+
+
+def speakers_forget(*, end_user: EndUser) -> None:
+    cache.delete(speakers_cache_key(end_user))
+
+
+def _jobs_for_new_messages(*, end_user: EndUser, created: Sequence[Message]) -> list[OutboxJob]:
+    """Outbox rows for the new messages' background work, dispatched after commit."""
+    jobs = [
+        OutboxJob(
+            end_user=end_user,
+            kind=JobKind.EXTRACT_FACTS,
+            key=f"{message.pk}:{extraction.RULE_EXTRACTOR_VERSION}",
+            payload={"message_id": message.pk},
+        )
+        for message in created
+        if _needs_extraction(message)
+    ]
+    last_by_thread: dict[object, Message] = {}
+    for message in created:
+        last_by_thread[message.thread_id] = message
+    jobs += [
+        OutboxJob(
+            end_user=end_user,
+            kind=JobKind.UPDATE_SUMMARY,
+            key=f"{thread_id}:{message.pk}",
+            payload={"thread_id": str(thread_id)},
+        )
+        for thread_id, message in last_by_thread.items()
+    ]
+    # Keys name new messages, so they cannot collide; a plain insert returns the ids.
+    jobs = OutboxJob.objects.bulk_create(jobs)
+    job_ids = [job.pk for job in jobs]
+    transaction.on_commit(lambda: outbox_dispatch(job_ids=job_ids))
+    return jobs
+
+
+# --- outbox ---------------------------------------------------------------------------------
+
+
+OUTBOX_BATCH = 256
+MAX_JOB_ATTEMPTS = 5
+
+
+def outbox_dispatch(*, job_ids: Sequence[int]) -> None:
+    """Hand jobs to Celery in batches. A broker outage is logged, not raised: the data is
+    committed already, and the sweeper enqueues the pending jobs again."""
+    from memory.tasks import run_outbox_jobs_task
+
+    if not job_ids:
+        return
+    OutboxJob.objects.filter(pk__in=job_ids).update(enqueued_at=timezone.now())
+    for start in range(0, len(job_ids), OUTBOX_BATCH):
+        batch = list(job_ids[start : start + OUTBOX_BATCH])
+        try:
+            run_outbox_jobs_task.delay(batch)
+        except Exception:
+            logger.exception("memory: could not enqueue %d outbox jobs; they stay pending", len(batch))
+
+
+def outbox_jobs_run(*, job_ids: Sequence[int]) -> None:
+    """Run a batch of jobs, each exactly once: its work and its 'done' mark commit together.
+
+    The slow part, embedding new facts, is done for the whole batch at once. A job that
+    fails records its error and stays pending for the sweeper, up to MAX_JOB_ATTEMPTS.
+    """
+    jobs = list(OutboxJob.objects.filter(pk__in=job_ids, status=JobStatus.PENDING).order_by("pk"))
+    extractions = _extract_for_jobs([job for job in jobs if job.kind == JobKind.EXTRACT_FACTS])
+    for job in jobs:
+        try:
+            with transaction.atomic():
+                locked = (
+                    OutboxJob.objects.select_for_update(skip_locked=True)
+                    .filter(pk=job.pk, status=JobStatus.PENDING)
+                    .first()
+                )
+                if locked is None:
+                    continue  # done meanwhile, or another worker holds it
+                _run_job(locked, extractions)
+                locked.status = JobStatus.DONE
+                locked.attempts = F("attempts") + 1
+                locked.finished_at = timezone.now()
+                locked.save(update_fields=["status", "attempts", "finished_at"])
+        except Exception as exc:
+            logger.exception("memory: outbox job %s failed", job.pk)
+            final = job.attempts + 1 >= MAX_JOB_ATTEMPTS
+            OutboxJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+                attempts=F("attempts") + 1,
+                last_error=repr(exc)[:2000],
+                status=JobStatus.FAILED if final else JobStatus.PENDING,
+            )
+
+
+@dataclass(frozen=True)
+class _Extraction:
+    message: Message
+    facts: list[tuple[extraction.ExtractedFact, np.ndarray]]
+    error: Exception | None = None
+
+
+def _extract_for_jobs(jobs: Sequence[OutboxJob]) -> dict[int, _Extraction]:
+    """Extract every message's facts and embed them all in one batch; a message whose
+    extraction fails carries its error to its own job only."""
+    messages = Message.objects.select_related("end_user").in_bulk(
+        [job.payload["message_id"] for job in jobs]
+    )
+    found: dict[int, list[extraction.ExtractedFact] | Exception] = {}
+    for message in messages.values():
+        try:
+            found[message.pk] = extraction.extract_facts(
+                message.content, speaker=message.name or None, said_at=message.created_at
+            )
+        except Exception as exc:
+            found[message.pk] = exc
+    texts = [f.text for facts in found.values() if isinstance(facts, list) for f in facts]
+    vectors = iter(embed_texts(texts))
+    return {
+        message_id: _Extraction(messages[message_id], [], error=facts)
+        if isinstance(facts, Exception)
+        else _Extraction(messages[message_id], [(fact, next(vectors)) for fact in facts])
+        for message_id, facts in found.items()
+    }
+
+
+def _run_job(job: OutboxJob, extractions: dict[int, _Extraction]) -> None:
+    if job.kind == JobKind.EXTRACT_FACTS:
+        done = extractions.get(job.payload["message_id"])
+        if done is None:
+            return  # the message was deleted meanwhile: nothing to extract
+        if done.error is not None:
+            raise done.error
+        for fact, vector in done.facts:
+            fact_upsert(
+                end_user=done.message.end_user,
+                extracted=fact,
+                source=done.message,
+                extractor=extraction.RULE_EXTRACTOR_VERSION,
+                embedding=vector,
+            )
+    elif job.kind == JobKind.UPDATE_SUMMARY:
+        thread = Thread.objects.filter(pk=job.payload["thread_id"]).first()
+        if thread is not None:
+            summaries_update(thread=thread)
+
+
+def outbox_sweep(*, older_than_seconds: int, limit: int = 1000) -> int:
+    """Re-enqueue pending jobs that were never enqueued or went missing. Returns how many."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    stale = list(
+        OutboxJob.objects.filter(status=JobStatus.PENDING, created_at__lt=cutoff)
+        .exclude(enqueued_at__gte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    outbox_dispatch(job_ids=stale)
+    return len(stale)
+
+
+# --- facts ----------------------------------------------------------------------------------
+
+
+def fact_upsert(
+    *,
+    end_user: EndUser,
+    extracted: extraction.ExtractedFact,
+    source: Message | None,
+    extractor: str,
+    embedding: np.ndarray | None = None,
+) -> Fact:
+    """Store a fact, merging it into the same fact or superseding the one it updates."""
+    seen_at = source.created_at if source is not None else timezone.now()
+    source_ids = [source.pk] if source is not None else []
+    with transaction.atomic():
+        current = list(
+            Fact.objects.select_for_update()
+            .filter(
+                end_user=end_user,
+                subject__iexact=extracted.subject,
+                attribute=extracted.attribute,
+                valid_to__isnull=True,
+            )
+            .order_by("-last_seen_at")
+        )
+        decision = consolidation.decide(
+            extracted,
+            [
+                consolidation.ExistingFact(
+                    id=fact.pk,
+                    subject=fact.subject,
+                    attribute=fact.attribute,
+                    value=fact.value,
+                    text=fact.text,
+                    negated=fact.negated,
+                    multi_valued=fact.multi_valued,
+                )
+                for fact in current
+            ],
+        )
+        if decision.action == consolidation.Action.MERGE:
+            fact = next(f for f in current if f.pk == decision.target_id)
+            fact.mention_count += 1
+            fact.last_seen_at = max(fact.last_seen_at, seen_at)
+            fact.first_seen_at = min(fact.first_seen_at, seen_at)
+            fact.source_message_ids = sorted({*fact.source_message_ids, *source_ids})
+            fact.confidence = min(1.0, max(fact.confidence, extracted.confidence) + 0.05)
+            update_fields = [
+                "mention_count",
+                "last_seen_at",
+                "first_seen_at",
+                "source_message_ids",
+                "confidence",
+                "updated_at",
+            ]
+            if decision.canonical_value and decision.canonical_value != fact.value:
+                fact.value = decision.canonical_value
+                update_fields.append("value")
+            fact.save(update_fields=update_fields)
+            return fact
+
+        fact = Fact.objects.create(
+            end_user=end_user,
+            subject=extracted.subject,
+            attribute=extracted.attribute,
+            value=extracted.value,
+            text=extracted.text,
+            category=extracted.category.value,
+            negated=extracted.negated,
+            multi_valued=extracted.multi_valued,
+            importance=extracted.importance,
+            confidence=extracted.confidence,
+            first_seen_at=seen_at,
+            last_seen_at=seen_at,
+            valid_from=seen_at,
+            source_message_ids=source_ids,
+            extractor=extractor,
+            embedding=embedding if embedding is not None else embed_texts([extracted.text])[0],
+        )
+        if decision.action == consolidation.Action.SUPERSEDE:
+            assert decision.target_id is not None
+            Fact.objects.filter(pk=decision.target_id).update(
+                valid_to=seen_at, superseded_by=fact, updated_at=timezone.now()
+            )
+        return fact
+
+
+# --- summaries ------------------------------------------------------------------------------
+
+
+def summaries_update(*, thread: Thread) -> list[Summary]:
+    """Summarise every full window of SUMMARY_WINDOW messages not yet summarised."""
+    window: int = settings.MEMORY_SUMMARY_WINDOW
+    last = (
+        Summary.objects.filter(thread=thread)
+        .select_related("last_message")
+        .order_by("-last_message__created_at", "-last_message_id")
+        .first()
+    )
+    pending = Message.objects.filter(thread=thread).order_by("created_at", "id")
+    if last is not None:
+        # Messages are ordered by (created_at, id): resume right after the last summarised.
+        boundary = last.last_message
+        pending = pending.filter(
+            Q(created_at__gt=boundary.created_at)
+            | Q(created_at=boundary.created_at, id__gt=boundary.pk)
+        )
+    messages = list(pending.only("id", "name", "role", "content", "created_at", "embedding"))
+    created: list[Summary] = []
+    for start in range(0, len(messages) - window + 1, window):
+        chunk = messages[start : start + window]
+        summary_text, source_ids = summarize_extractive(chunk)
+        created.append(
+            Summary.objects.create(
+                end_user_id=thread.end_user_id,
+                thread=thread,
+                first_message=chunk[0],
+                last_message=chunk[-1],
+                message_count=len(chunk),
+                source_message_ids=source_ids,
+                text=summary_text,
+                summarizer=EXTRACTIVE_SUMMARIZER,
+                # A summary is dated by the conversation it covers, not by when it was made.
+                created_at=chunk[-1].created_at,
+                embedding=embed_texts([summary_text])[0],
+            )
+        )
+    return created
+
+
+# --- facts through the API ------------------------------------------------------------------
+
+EXPLICIT_SOURCE = "api"
+
+
+def fact_create_explicit(
+    *,
+    end_user: EndUser,
+    text: str,
+    category: str,
+    importance: float,
+    subject: str | None = None,
+    attribute: str | None = None,
+    value: str | None = None,
+) -> Fact:
+    """A fact the vendor states directly. It consolidates like any extracted fact."""
+    statement = extraction.ExtractedFact(
+        subject=subject or "user",
+        attribute=attribute or "note",
+        value=value or text,
+        text=text,
+        category=extraction.FactCategory(category),
+        importance=importance,
+        confidence=1.0,
+        multi_valued=attribute is None,
+    )
+    return fact_upsert(end_user=end_user, extracted=statement, source=None, extractor=EXPLICIT_SOURCE)
+
+
+def fact_update(*, fact: Fact, changes: dict[str, object]) -> Fact:
+    for name, value in changes.items():
+        setattr(fact, name, value)
+    update_fields = [*changes, "updated_at"]
+    if "text" in changes:
+        fact.embedding = embed_texts([fact.text])[0]
+        update_fields.append("embedding")
+    fact.save(update_fields=update_fields)
+    return fact
+
+
+def fact_delete(*, fact: Fact) -> None:
+    fact.delete()

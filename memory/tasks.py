@@ -1,0 +1,17 @@
+"""Celery tasks for memory: thin wrappers; the work, and its failure handling, is in services."""
+
+from celery import shared_task
+from django.conf import settings
+
+from memory.services import outbox_jobs_run, outbox_sweep
+
+
+@shared_task(queue="memory", acks_late=True)
+def run_outbox_jobs_task(job_ids: list[int]) -> None:
+    # Idempotent: a job runs only while pending, so a redelivered message does nothing twice.
+    outbox_jobs_run(job_ids=job_ids)
+
+
+@shared_task(queue="maintenance")
+def sweep_outbox_task() -> int:
+    return outbox_sweep(older_than_seconds=settings.MEMORY_OUTBOX_SWEEP_AFTER_SECONDS)

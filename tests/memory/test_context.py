@@ -1,0 +1,74 @@
+from collections.abc import Callable
+
+import pytest
+
+from memory.context import context_build
+from memory.tokens import count_tokens
+from tenants.models import EndUser, Thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_context_is_laid_out_stable_prompt_first_and_new_message_last(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, ["My dog is called Biscuit.", "I live in Lisbon."], thread="old")
+    thread = Thread.objects.create(end_user=end_user, external_id="new")
+
+    result = context_build(
+        end_user=end_user,
+        thread=thread,
+        new_message="What's my dog's name?",
+        system_prompt="You are kind.",
+    )
+
+    assert result.messages[0] == {"role": "system", "content": "You are kind."}
+    assert result.messages[-1] == {"role": "user", "content": "What's my dog's name?"}
+    assert "Biscuit" in result.messages[1]["content"]
+    assert result.included["facts"] or result.included["messages"]
+    assert result.token_count == sum(count_tokens(m["content"]) + 4 for m in result.messages)
+
+
+@pytest.mark.parametrize("history_length", [10, 200])
+def test_context_stays_within_budget_at_any_history_length(
+    end_user: EndUser, say: Callable[..., object], history_length: int
+) -> None:
+    lines = [
+        f"On day {n} I cooked a long elaborate dish with {n} ingredients and told you "
+        f"every detail of it, including the shopping and the washing up."
+        for n in range(history_length)
+    ]
+    say(end_user, lines, thread="t")
+    thread = Thread.objects.get(end_user=end_user, external_id="t")
+
+    result = context_build(
+        end_user=end_user, thread=thread, new_message="What did I cook?", budget=300
+    )
+
+    assert result.token_count <= 300
+    assert result.baseline_tokens > result.token_count or history_length == 10
+    if history_length == 200:
+        assert sum(result.trimmed.values()) > 0
+
+
+def test_an_oversized_new_message_is_shortened_to_fit(end_user: EndUser) -> None:
+    thread = Thread.objects.create(end_user=end_user, external_id="t")
+    huge = "word " * 5000
+
+    result = context_build(end_user=end_user, thread=thread, new_message=huge, budget=400)
+
+    assert result.token_count <= 400
+    assert result.trimmed["new_message"] == 1
+
+
+def test_recent_turns_of_the_thread_come_before_the_new_message(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, ["first turn", "second turn", "third turn"], thread="t")
+    thread = Thread.objects.get(end_user=end_user, external_id="t")
+
+    result = context_build(end_user=end_user, thread=thread, new_message="and now?")
+
+    contents = [m["content"] for m in result.messages]
+    assert contents[-4:] == ["first turn", "second turn", "third turn", "and now?"]
+    assert len(result.included["recent"]) == 3

@@ -1,0 +1,89 @@
+from collections.abc import Callable
+
+import pytest
+
+from memory.retrieval import RankingWeights, memories_search
+from tenants.models import EndUser, Thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HISTORY = [
+    "I adopted a dog last spring, his name is Biscuit.",
+    "Work has been hectic, the quarterly report is due.",
+    "I tried a new pasta recipe with lots of garlic.",
+    "My sister Anna is visiting from Berlin next week.",
+    "I've started training for a half marathon in October.",
+]
+
+
+def test_search_finds_the_relevant_message_with_every_score_component(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, HISTORY)
+
+    results = memories_search(end_user=end_user, query="What is my dog called?", k=5)
+
+    top = results[0]
+    assert "Biscuit" in top.text
+    assert {"similarity", "lexical", "date_match", "neighbour", "thread_context", "speaker_match", "recency", "same_thread", "importance", "mention_boost", "score"} <= set(top.components)
+    assert top.score == pytest.approx(top.components["score"])
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+
+
+def test_keyword_only_matches_are_found_through_full_text(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, [*HISTORY, "Order number QX-7781 never arrived."])
+
+    results = memories_search(end_user=end_user, query="QX-7781", k=3)
+
+    assert any("QX-7781" in r.text for r in results)
+    hit = next(r for r in results if "QX-7781" in r.text)
+    assert hit.components["lexical"] > 0
+
+
+def test_search_never_returns_another_end_users_memories(
+    end_user: EndUser, other_end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, HISTORY)
+    say(other_end_user, ["My cat is called Pixel."])
+
+    mine = memories_search(end_user=end_user, query="cat called Pixel", k=20)
+    theirs = memories_search(end_user=other_end_user, query="dog Biscuit", k=20)
+
+    assert not any("Pixel" in r.text for r in mine)
+    assert not any("Biscuit" in r.text for r in theirs)
+
+
+def test_same_thread_affinity_lifts_memories_of_the_current_thread(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, ["We talked about the red bicycle."], thread="a")
+    say(end_user, ["We talked about the blue bicycle."], thread="b")
+    thread_b = Thread.objects.get(end_user=end_user, external_id="b")
+    weights = RankingWeights(thread=1.0)
+
+    results = memories_search(
+        end_user=end_user,
+        query="bicycle",
+        k=2,
+        thread=thread_b,
+        weights=weights,
+        types=("message",),
+    )
+
+    assert "blue" in results[0].text
+    assert results[0].components["same_thread"] == 1.0
+
+
+def test_near_duplicates_are_dropped(end_user: EndUser, say: Callable[..., object]) -> None:
+    say(end_user, ["I love hiking in the Alps.", "I love hiking in the Alps!", "Pasta is great."])
+
+    results = memories_search(end_user=end_user, query="hiking", k=5, types=("message",))
+
+    assert sum("hiking" in r.text for r in results) == 1
+
+
+def test_unknown_ranking_weights_are_refused() -> None:
+    with pytest.raises(ValueError, match="Unknown ranking weights: nope"):
+        RankingWeights.from_mapping({"nope": 1.0})

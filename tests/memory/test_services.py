@@ -1,0 +1,173 @@
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from memory.models import Fact, JobKind, JobStatus, Message, OutboxJob, Summary
+from memory.services import (
+    MAX_JOB_ATTEMPTS,
+    MessageInput,
+    message_create,
+    messages_import,
+    outbox_sweep,
+)
+from tenants.models import EndUser, Thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_import_stores_messages_with_embeddings_and_tokens(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, ["My dog is called Biscuit.", "I live in Lisbon."])
+
+    messages = list(Message.objects.filter(end_user=end_user).order_by("created_at"))
+    assert [m.content for m in messages] == ["My dog is called Biscuit.", "I live in Lisbon."]
+    assert all(m.embedding is not None and len(m.embedding) == 384 for m in messages)
+    assert np.isclose(np.linalg.norm(messages[0].embedding), 1.0, atol=1e-3)
+    assert all(m.token_count > 0 for m in messages)
+
+
+def test_import_is_idempotent_per_thread_and_external_id(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    first = say(end_user, ["one", "two"])
+    again = say(end_user, ["one", "two", "three"])
+
+    assert (first.created, first.skipped) == (2, 0)
+    assert (again.created, again.skipped) == (1, 2)
+    assert Message.objects.filter(end_user=end_user).count() == 3
+
+
+def test_import_runs_extraction_and_marks_jobs_done(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, ["My dog is called Biscuit."])
+
+    fact = Fact.objects.get(end_user=end_user, attribute="dog_name")
+    assert fact.value == "Biscuit"
+    assert fact.source_message_ids == [Message.objects.get(end_user=end_user).pk]
+    assert fact.embedding is not None
+    assert not OutboxJob.objects.filter(end_user=end_user).exclude(status=JobStatus.DONE).exists()
+
+
+def test_repeated_fact_is_merged_not_duplicated(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, ["My dog is called Biscuit.", "Did I say? My dog is called Biscuit."])
+
+    facts = Fact.objects.filter(end_user=end_user, attribute="dog_name")
+    assert facts.count() == 1
+    assert facts.get().mention_count == 2
+    assert len(facts.get().source_message_ids) == 2
+
+
+def test_a_new_value_supersedes_the_old_fact_and_keeps_it_as_history(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(end_user, ["I live in Lisbon.", "I moved to Berlin last month."])
+
+    current = Fact.objects.filter(end_user=end_user, valid_to__isnull=True)
+    old = Fact.objects.filter(end_user=end_user, valid_to__isnull=False)
+    assert any("Berlin" in fact.value for fact in current)
+    assert not any("Lisbon" in fact.value for fact in current)
+    assert old.count() == 1
+    assert old.get().superseded_by is not None
+
+
+@override_settings(MEMORY_SUMMARY_WINDOW=4)
+def test_a_summary_is_written_for_each_full_window(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    lines = [f"Sentence number {n} about gardening and tomatoes." for n in range(9)]
+
+    say(end_user, lines)
+
+    summaries = list(Summary.objects.filter(end_user=end_user).order_by("created_at"))
+    assert len(summaries) == 2
+    assert all(s.message_count == 4 for s in summaries)
+    assert summaries[0].text.startswith("Conversation on")
+    first_window = set(
+        Message.objects.filter(end_user=end_user)
+        .order_by("created_at")[:4]
+        .values_list("id", flat=True)
+    )
+    assert set(summaries[0].source_message_ids) <= first_window
+
+
+def test_the_users_message_is_kept_when_background_work_fails(
+    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given extraction that crashes
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setattr("memory.extraction.extract_facts", crash)
+    thread = Thread.objects.create(end_user=end_user, external_id="t")
+
+    # when a message arrives
+    message = message_create(thread=thread, role="user", content="My name is Alice.")
+
+    # then it is stored, and the job stays pending with its error, for the sweeper
+    assert Message.objects.filter(pk=message.pk).exists()
+    job = OutboxJob.objects.get(kind=JobKind.EXTRACT_FACTS, payload__message_id=message.pk)
+    assert job.status == JobStatus.PENDING
+    assert job.attempts == 1
+    assert "extractor bug" in job.last_error
+    # the summary job of the same batch was not held back by the failing one
+    assert OutboxJob.objects.get(kind=JobKind.UPDATE_SUMMARY).status == JobStatus.DONE
+
+
+def test_a_job_that_keeps_failing_is_marked_failed(
+    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setattr("memory.extraction.extract_facts", crash)
+    thread = Thread.objects.create(end_user=end_user, external_id="t")
+    message_create(thread=thread, role="user", content="My name is Alice.")
+
+    for _ in range(MAX_JOB_ATTEMPTS):
+        outbox_sweep(older_than_seconds=0)
+
+    job = OutboxJob.objects.get(kind=JobKind.EXTRACT_FACTS)
+    assert job.status == JobStatus.FAILED
+    assert job.attempts == MAX_JOB_ATTEMPTS
+
+
+def test_sweeper_reenqueues_jobs_the_broker_never_got(
+    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a broker that is down when the message is stored
+    def broker_down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("memory.tasks.run_outbox_jobs_task.delay", broker_down)
+    thread = Thread.objects.create(end_user=end_user, external_id="t")
+    message_create(thread=thread, role="user", content="My dog is called Biscuit.")
+    assert OutboxJob.objects.filter(status=JobStatus.PENDING).count() == 2
+    assert not Fact.objects.filter(end_user=end_user).exists()
+
+    # when the broker is back and the sweeper runs
+    monkeypatch.undo()
+    swept = outbox_sweep(older_than_seconds=0)
+
+    # then the pending work is done, once
+    assert swept == 2
+    assert Fact.objects.filter(end_user=end_user, attribute="dog_name").count() == 1
+    assert not OutboxJob.objects.filter(status=JobStatus.PENDING).exists()
+    assert outbox_sweep(older_than_seconds=0) == 0
+
+
+def test_messages_of_one_end_user_never_land_in_anothers_memory(
+    end_user: EndUser, other_end_user: EndUser
+) -> None:
+    messages_import(
+        end_user=end_user,
+        messages=[MessageInput(thread_external_id="t", role="user", content="I live in Oslo.")],
+    )
+
+    assert not Message.objects.filter(end_user=other_end_user).exists()
+    assert not Fact.objects.filter(end_user=other_end_user).exists()
