@@ -160,7 +160,9 @@ def _load_sample(raw: Any, index: int, exclude: set[int]) -> Sample:
         if not evidence:
             continue  # nothing to find: recall is undefined
         questions.append(Question(text=str(item["question"]), evidence=evidence, category=category))
-    return Sample(sample_id=str(raw.get("sample_id", index)), messages=messages, questions=questions)
+    return Sample(
+        sample_id=str(raw.get("sample_id", index)), messages=messages, questions=questions
+    )
 
 
 # --- running --------------------------------------------------------------------------------
@@ -180,9 +182,13 @@ def run_sample(
     wait_timeout_s: float = 600.0,
 ) -> None:
     suffix = uuid.uuid4().hex[:10]
-    vendor = Vendor.objects.create(name=f"bench {sample.sample_id}", slug=BENCH_VENDOR_PREFIX + suffix)
+    vendor = Vendor.objects.create(
+        name=f"bench {sample.sample_id}", slug=BENCH_VENDOR_PREFIX + suffix
+    )
     try:
-        end_user, _ = end_user_get_or_create(vendor=vendor, external_id=f"sample-{sample.sample_id}")
+        end_user, _ = end_user_get_or_create(
+            vendor=vendor, external_id=f"sample-{sample.sample_id}"
+        )
         started = time.perf_counter()
         for chunk in _chunks(sample.messages, IMPORT_CHUNK):
             messages_import(end_user=end_user, messages=chunk)
@@ -243,9 +249,7 @@ def _ranked_dia_ids(results: Sequence[Any], dia_by_message: dict[int, str | None
 
 def _score_question(question: Question, ranked: list[str], report: RecallReport) -> None:
     evidence = set(question.evidence)
-    stats = report.per_category.setdefault(
-        question.category, {"n": 0, "hits": defaultdict(float)}
-    )
+    stats = report.per_category.setdefault(question.category, {"n": 0, "hits": defaultdict(float)})
     report.questions += 1
     stats["n"] += 1
     for k in report.ks:

@@ -68,9 +68,9 @@ def _truncate_middle(text: str, max_tokens: int) -> str:
         return text
     words = text.split()
     keep = max(2, max_tokens // 2)
-    while keep > 1 and count_tokens(" ".join(words[:keep] + ["…"] + words[-keep:])) > max_tokens:
+    while keep > 1 and count_tokens(" ".join([*words[:keep], "…", *words[-keep:]])) > max_tokens:
         keep = int(keep * 0.8)
-    return " ".join(words[:keep] + ["…"] + words[-keep:])
+    return " ".join([*words[:keep], "…", *words[-keep:]])
 
 
 def context_build(

@@ -135,7 +135,9 @@ def _export_onnx(model_dir: Path, target: Path) -> None:
             str(partial),
             input_names=names,
             output_names=["last_hidden_state"],
-            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]},
+            dynamic_axes={
+                name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]
+            },
             opset_version=17,
             dynamo=False,
         )
@@ -176,7 +178,7 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
 
 @lru_cache(maxsize=1024)
 def _embed_query_cached(text: str) -> bytes:
-    return embed_texts([text])[0].tobytes()
+    return bytes(embed_texts([text])[0].tobytes())
 
 
 def embed_query(text: str) -> np.ndarray:

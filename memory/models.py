@@ -47,7 +47,8 @@ class Message(models.Model):
     # that "Yes, twice!" can be found by what it was a reply to.
     context_text = models.TextField(blank=True)
     position = models.PositiveIntegerField(help_text="Order within the thread, from 1.")
-    external_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", for "no id": the uniqueness constraint below only covers given ids.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now, db_index=False)
     token_count = models.PositiveIntegerField(default=0)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)

@@ -39,7 +39,7 @@ _DATE = re.compile(
     rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+)?({_MONTH_PATTERN})\.?(?:\s+(\d{{1,2}})(?:st|nd|rd|th)?)?,?\s+(\d{{4}})\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"\b[A-Z][a-zA-Z'’-]+\b")
+_WORD = re.compile(r"\b[A-Z][a-zA-Z'\u2019-]+\b")
 MIN_NAME_PREFIX = 3
 
 # Third-person references to the named speaker, as that speaker would say them.
@@ -70,7 +70,7 @@ def _named_speakers(query: str, speakers: Collection[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     lowered = {speaker.lower(): speaker for speaker in speakers if speaker}
     for match in _WORD.finditer(query):
-        word = match.group(0).rstrip("'’").removesuffix("'s").removesuffix("’s")
+        word = match.group(0).rstrip("'\u2019").removesuffix("'s").removesuffix("\u2019s")
         key = word.lower()
         if key in lowered:
             found[word] = lowered[key]
@@ -84,7 +84,7 @@ def _named_speakers(query: str, speakers: Collection[str]) -> dict[str, str]:
 
 
 def _first_person(query: str, word: str) -> str:
-    text = re.sub(rf"\b{re.escape(word)}(?:'s|’s)", "my", query)
+    text = re.sub(rf"\b{re.escape(word)}(?:'s|\u2019s)", "my", query)
     text = re.sub(rf"\b{re.escape(word)}\b", "I", text)
     for pattern, replacement in _FIRST_PERSON:
         text = pattern.sub(replacement, text)
@@ -114,7 +114,7 @@ def query_plan(query: str, *, speakers: Collection[str]) -> QueryPlan:
     elif distinct:
         embed_text = query
         for word in named:
-            embed_text = re.sub(rf"\b{re.escape(word)}(?:'s|’s)?\b", "they", embed_text)
+            embed_text = re.sub(rf"\b{re.escape(word)}(?:'s|\u2019s)?\b", "they", embed_text)
     else:
         embed_text = query
     found_date, has_day = query_date(query)

@@ -3,7 +3,8 @@
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from uuid import UUID
 
 import numpy as np
 from django.conf import settings
@@ -36,7 +37,9 @@ logger = logging.getLogger(__name__)
 CONTEXT_REPLY_CHARS = 300
 
 
-def message_context_text(*, name: str, content: str, previous: "Message | MessageInput | None") -> str:
+def message_context_text(
+    *, name: str, content: str, previous: "Message | MessageInput | None"
+) -> str:
     """What a message is embedded and indexed as.
 
     The speaker's name makes "what did Anna say" findable, and the turn it replies to
@@ -143,7 +146,7 @@ def _messages_insert(
     # The turn each new message replies to: the one before it in the input, or the
     # thread's last stored message for the first. Read before embedding, which is slow
     # and stays outside the transaction.
-    previous: dict[object, Message | MessageInput | None] = {}
+    previous: dict[UUID, Message | MessageInput | None] = {}
     contexts: list[str] = []
     for thread, item in rows:
         if thread.id not in previous:
@@ -184,7 +187,7 @@ def _messages_insert(
     return created
 
 
-def _lock_threads_for_append(thread_ids: set[object]) -> dict[object, int]:
+def _lock_threads_for_append(thread_ids: set[UUID]) -> dict[UUID, int]:
     """Lock the threads (in a fixed order, so writers never deadlock) and return each
     one's current last position."""
     list(Thread.objects.select_for_update().filter(pk__in=thread_ids).order_by("pk").values("pk"))
@@ -279,7 +282,9 @@ def outbox_dispatch(*, job_ids: Sequence[int]) -> None:
         try:
             run_outbox_jobs_task.delay(batch)
         except Exception:
-            logger.exception("memory: could not enqueue %d outbox jobs; they stay pending", len(batch))
+            logger.exception(
+                "memory: could not enqueue %d outbox jobs; they stay pending", len(batch)
+            )
 
 
 def outbox_jobs_run(*, job_ids: Sequence[int]) -> None:
@@ -369,7 +374,7 @@ def _run_job(job: OutboxJob, extractions: dict[int, _Extraction]) -> None:
 
 def outbox_sweep(*, older_than_seconds: int, limit: int = 1000) -> int:
     """Re-enqueue pending jobs that were never enqueued or went missing. Returns how many."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     stale = list(
         OutboxJob.objects.filter(status=JobStatus.PENDING, created_at__lt=cutoff)
         .exclude(enqueued_at__gte=cutoff)
@@ -536,7 +541,9 @@ def fact_create_explicit(
         confidence=1.0,
         multi_valued=attribute is None,
     )
-    return fact_upsert(end_user=end_user, extracted=statement, source=None, extractor=EXPLICIT_SOURCE)
+    return fact_upsert(
+        end_user=end_user, extracted=statement, source=None, extractor=EXPLICIT_SOURCE
+    )
 
 
 def fact_update(*, fact: Fact, changes: dict[str, object]) -> Fact:

@@ -26,7 +26,8 @@ class ImportMessageSerializer(serializers.Serializer[Any]):
 
 
 class ImportSerializer(serializers.Serializer[Any]):
-    messages = ImportMessageSerializer(many=True, allow_empty=False, max_length=5000)
+    # DRF accepts max_length with many=True; its type stubs do not know it yet.
+    messages = ImportMessageSerializer(many=True, allow_empty=False, max_length=5000)  # type: ignore[call-arg]
 
 
 class ImportResultSerializer(serializers.Serializer[Any]):
@@ -46,7 +47,9 @@ class SearchResultSerializer(serializers.Serializer[Any]):
     type = serializers.CharField()
     id = serializers.IntegerField()
     text = serializers.CharField()
-    context = serializers.CharField(allow_null=True, help_text="A message with what it replies to")
+    indexed_text = serializers.CharField(
+        source="context", allow_null=True, help_text="A message as indexed: with its reply context"
+    )
     thread_id = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     source_message_ids = serializers.ListField(child=serializers.IntegerField())

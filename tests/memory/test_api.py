@@ -52,7 +52,7 @@ def test_import_then_search_explains_its_ranking(api: APIClient, end_user: EndUs
     assert set(result["threads"]) == {"s1", "s2"}
     assert response.status_code == 200
     top = response.json()["results"][0]
-    assert "Biscuit" in top["text"] + (top["context"] or "")
+    assert "Biscuit" in top["text"] + (top["indexed_text"] or "")
     assert top["type"] in {"fact", "message"}
     assert top["source_message_ids"]
     assert {"similarity", "lexical", "recency", "score"} <= set(top["components"])

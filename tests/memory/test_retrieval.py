@@ -25,7 +25,19 @@ def test_search_finds_the_relevant_message_with_every_score_component(
 
     top = results[0]
     assert "Biscuit" in top.text
-    assert {"similarity", "lexical", "date_match", "neighbour", "thread_context", "speaker_match", "recency", "same_thread", "importance", "mention_boost", "score"} <= set(top.components)
+    assert {
+        "similarity",
+        "lexical",
+        "date_match",
+        "neighbour",
+        "thread_context",
+        "speaker_match",
+        "recency",
+        "same_thread",
+        "importance",
+        "mention_boost",
+        "score",
+    } <= set(top.components)
     assert top.score == pytest.approx(top.components["score"])
     assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
 
