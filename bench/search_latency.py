@@ -823,7 +823,7 @@ def generation_text(args: argparse.Namespace) -> str:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    from memory.embeddings import embedding_model
+    from memory.embeddings import embed_texts
 
     vendor = bench_vendor()
     assert vendor is not None
@@ -834,11 +834,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     rng.shuffle(questions)  # type: ignore[arg-type]
     wanted = WARMUP + args.queries
     questions = (questions * (wanted // len(questions) + 1))[:wanted]
-    embedding_model()
+    embed_texts(["load the model before timing anything"])
     result: dict[str, Any] = {
         "rows": row_counts(vendor, big, small),
         "generation": generation_text(args),
-        "machine": {"cpus": os.cpu_count(), "embedding_threads": settings.EMBEDDING_THREADS},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "embedding_threads": settings.EMBEDDING_THREADS,
+            "embedding_backend": getattr(settings, "EMBEDDING_BACKEND", "torch"),
+        },
     }
     load_timings = Path(settings.DATA_DIR) / "load_timings.json"
     if load_timings.exists():

@@ -43,7 +43,7 @@ class Message(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices)
     name = models.CharField(max_length=100, blank=True, help_text="Who spoke, when known.")
     content = models.TextField()
-    # What is embedded and indexed: the turn with its speaker and the turn it answers, so
+    # What is full-text indexed: the turn with its speaker and the turn it answers, so
     # that "Yes, twice!" can be found by what it was a reply to.
     context_text = models.TextField(blank=True)
     position = models.PositiveIntegerField(help_text="Order within the thread, from 1.")
@@ -203,7 +203,10 @@ class TermStat(models.Model):
 
     DOCUMENTS_LEXEME = "#documents"
 
-    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="+")
+    # The unique (end_user, lexeme) index serves every lookup; a second one would only cost.
+    end_user = models.ForeignKey(
+        EndUser, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     lexeme = models.CharField(max_length=200)
     document_count = models.IntegerField(default=0)
 

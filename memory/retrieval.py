@@ -57,7 +57,7 @@ class RankingWeights:
     fact_bias: float = 0.0
     summary_bias: float = 0.0
     half_life_days: float = 30.0
-    candidates: int = 100
+    candidates: int = 50
     # Terms in more messages than this (or 10% of them) still score but do not generate
     # candidates: on a long history they would match a large share of it.
     common_term_documents: int = 1000
@@ -124,7 +124,7 @@ def memories_search(
             candidates += [_row_to_memory(memory_type, row) for row in cursor.fetchall()]
     _finish_scores(candidates, weights=weights, thread=thread, now=now or timezone.now())
     candidates.sort(key=lambda item: item.score, reverse=True)
-    return _drop_near_duplicates(candidates, weights.duplicate_ratio)[:k]
+    return _drop_near_duplicates(candidates, weights.duplicate_ratio, k)
 
 
 def _query_params(
@@ -350,10 +350,15 @@ def _finish_scores(
         c["score"] = item.score
 
 
-def _drop_near_duplicates(items: list[ScoredMemory], threshold: float) -> list[ScoredMemory]:
+def _drop_near_duplicates(
+    items: list[ScoredMemory], threshold: float, k: int
+) -> list[ScoredMemory]:
+    """The best ``k`` items, skipping any that repeats one already kept almost verbatim."""
     kept: list[ScoredMemory] = []
     kept_texts: list[str] = []
     for item in items:
+        if len(kept) == k:
+            break
         text = item.text.lower()
         if any(fuzz.ratio(text, other) >= threshold for other in kept_texts):
             continue

@@ -37,15 +37,21 @@ logger = logging.getLogger(__name__)
 CONTEXT_REPLY_CHARS = 300
 
 
+def message_embedding_text(*, name: str, content: str) -> str:
+    """What a message is embedded as: the speaker's name makes "what did Anna say" findable."""
+    return f"{name}: {content}" if name else content
+
+
 def message_context_text(
     *, name: str, content: str, previous: "Message | MessageInput | None"
 ) -> str:
-    """What a message is embedded and indexed as.
+    """What a message is full-text indexed (and shown) as: with the turn it replies to,
+    which gives short answers ("Yes, twice!") the meaning they have in the conversation.
 
-    The speaker's name makes "what did Anna say" findable, and the turn it replies to
-    gives short answers ("Yes, twice!") the meaning they have in the conversation.
+    Only the full-text index gets the reply: embedding it too gained no recall@10 on
+    LoCoMo and took twice the embedding time (docs/benchmarks.md).
     """
-    text = f"{name}: {content}" if name else content
+    text = message_embedding_text(name=name, content=content)
     if previous is not None:
         before = previous.content[:CONTEXT_REPLY_CHARS]
         speaker = previous.name or previous.role
@@ -148,6 +154,7 @@ def _messages_insert(
     # and stays outside the transaction.
     previous: dict[UUID, Message | MessageInput | None] = {}
     contexts: list[str] = []
+    embedded: list[str] = []
     for thread, item in rows:
         if thread.id not in previous:
             previous[thread.id] = (
@@ -156,8 +163,9 @@ def _messages_insert(
         contexts.append(
             message_context_text(name=item.name, content=item.content, previous=previous[thread.id])
         )
+        embedded.append(message_embedding_text(name=item.name, content=item.content))
         previous[thread.id] = item
-    vectors = embed_texts(contexts)
+    vectors = embed_texts(embedded)
     now = timezone.now()
     with transaction.atomic():
         next_position = _lock_threads_for_append({thread.id for thread, _ in rows})
