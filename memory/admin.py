@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from memory.models import Fact, Message, OutboxJob, Summary
+from memory.models import Fact, Message, OutboxJob, Summary, VendorMemorySettings
 
 
 @admin.register(Message)
@@ -53,3 +53,10 @@ class OutboxJobAdmin(admin.ModelAdmin[OutboxJob]):
     search_fields = ["key"]
     raw_id_fields = ["end_user"]
     readonly_fields = ["last_error"]
+
+
+@admin.register(VendorMemorySettings)
+class VendorMemorySettingsAdmin(admin.ModelAdmin[VendorMemorySettings]):
+    list_display = ["vendor", "ranking", "updated_at"]
+    search_fields = ["vendor__name", "vendor__slug"]
+    autocomplete_fields = ["vendor"]

@@ -531,7 +531,7 @@ class _Clause:
         importance: float | None = None,
         multi_valued: bool | None = None,
     ) -> ExtractedFact:
-        category, usual_importance, usually_multi = _profile(attribute)
+        category, usual_importance, usually_multi = attribute_profile(attribute)
         if self.hedged:
             confidence -= 0.15
         return ExtractedFact(
@@ -581,7 +581,8 @@ _PROFILES: dict[str, tuple[FactCategory, float, bool]] = {
 _RELATION_ATTRIBUTES = frozenset(_RELATIONS.values())
 
 
-def _profile(attribute: str) -> tuple[FactCategory, float, bool]:
+def attribute_profile(attribute: str) -> tuple[FactCategory, float, bool]:
+    """Category, usual importance and whether many values may hold at once, by attribute."""
     if attribute in _PROFILES:
         return _PROFILES[attribute]
     if attribute in _RELATION_ATTRIBUTES:

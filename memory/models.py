@@ -8,6 +8,7 @@ generated full-text vector (GIN).
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -217,6 +218,35 @@ class TermStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lexeme}: {self.document_count}"
+
+
+class VendorMemorySettings(models.Model):
+    """A vendor's overrides of the platform's memory settings (``MEMORY_RANKING``)."""
+
+    vendor = models.OneToOneField(
+        "tenants.Vendor", on_delete=models.CASCADE, related_name="memory_settings"
+    )
+    ranking = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Ranking weights to override, e.g. {"recency": 0.2, "half_life_days": 7}.',
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "vendor memory settings"
+        verbose_name_plural = "vendor memory settings"
+
+    def __str__(self) -> str:
+        return f"memory settings of {self.vendor_id}"
+
+    def clean(self) -> None:
+        from memory.retrieval import RankingWeights
+
+        try:
+            RankingWeights().merged(self.ranking)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"ranking": str(exc)}) from exc
 
 
 class JobKind(models.TextChoices):

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 import numpy as np
 from django.conf import settings
@@ -31,7 +32,7 @@ from django.utils import timezone
 from rapidfuzz import fuzz
 
 from memory.embeddings import embed_query
-from memory.models import TermStat
+from memory.models import TermStat, VendorMemorySettings
 from memory.query import QueryPlan, query_plan
 from memory.selectors import speakers_list
 from tenants.models import EndUser, Thread
@@ -98,6 +99,16 @@ def default_weights() -> RankingWeights:
     return RankingWeights.from_mapping(settings.MEMORY_RANKING)
 
 
+def weights_for_vendor(vendor_id: UUID) -> RankingWeights:
+    """The platform's weights with the vendor's overrides applied."""
+    overrides = (
+        VendorMemorySettings.objects.filter(vendor_id=vendor_id)
+        .values_list("ranking", flat=True)
+        .first()
+    )
+    return default_weights().merged(overrides)
+
+
 def memories_search(
     *,
     end_user: EndUser,
@@ -110,7 +121,7 @@ def memories_search(
     now: datetime | None = None,
 ) -> list[ScoredMemory]:
     """The end user's ``k`` most relevant memories for ``query``, best first."""
-    weights = weights or default_weights()
+    weights = weights or weights_for_vendor(end_user.vendor_id)
     plan = query_plan(query, speakers=speakers_list(end_user=end_user))
     vector = query_vector if query_vector is not None else embed_query(plan.embed_text)
     params = _query_params(end_user, plan, vector, weights)

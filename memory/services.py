@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from memory import consolidation, extraction
 from memory.embeddings import embed_texts
+from memory.extraction_llm import LLM_EXTRACTOR_VERSION, extract_facts_llm
 from memory.models import (
     Fact,
     JobKind,
@@ -26,7 +27,7 @@ from memory.models import (
     TermStat,
 )
 from memory.selectors import speakers_cache_key
-from memory.summaries import EXTRACTIVE_SUMMARIZER, summarize_extractive
+from memory.summaries import summarize
 from memory.tokens import count_tokens
 from tenants.models import EndUser, Thread
 from tenants.services import thread_get_or_create
@@ -245,7 +246,7 @@ def _jobs_for_new_messages(*, end_user: EndUser, created: Sequence[Message]) -> 
         OutboxJob(
             end_user=end_user,
             kind=JobKind.EXTRACT_FACTS,
-            key=f"{message.pk}:{extraction.RULE_EXTRACTOR_VERSION}",
+            key=f"{message.pk}:{extractors_version()}",
             payload={"message_id": message.pk},
         )
         for message in created
@@ -331,7 +332,7 @@ def outbox_jobs_run(*, job_ids: Sequence[int]) -> None:
 @dataclass(frozen=True)
 class _Extraction:
     message: Message
-    facts: list[tuple[extraction.ExtractedFact, np.ndarray]]
+    facts: list[tuple[str, extraction.ExtractedFact, np.ndarray]]
     error: Exception | None = None
 
 
@@ -341,22 +342,50 @@ def _extract_for_jobs(jobs: Sequence[OutboxJob]) -> dict[int, _Extraction]:
     messages = Message.objects.select_related("end_user").in_bulk(
         [job.payload["message_id"] for job in jobs]
     )
-    found: dict[int, list[extraction.ExtractedFact] | Exception] = {}
+    found: dict[int, list[tuple[str, extraction.ExtractedFact]] | Exception] = {}
     for message in messages.values():
         try:
-            found[message.pk] = extraction.extract_facts(
-                message.content, speaker=message.name or None, said_at=message.created_at
-            )
+            found[message.pk] = _extract(message)
         except Exception as exc:
             found[message.pk] = exc
-    texts = [f.text for facts in found.values() if isinstance(facts, list) for f in facts]
+    texts = [f.text for facts in found.values() if isinstance(facts, list) for _, f in facts]
     vectors = iter(embed_texts(texts))
     return {
         message_id: _Extraction(messages[message_id], [], error=facts)
         if isinstance(facts, Exception)
-        else _Extraction(messages[message_id], [(fact, next(vectors)) for fact in facts])
+        else _Extraction(
+            messages[message_id], [(name, fact, next(vectors)) for name, fact in facts]
+        )
         for message_id, facts in found.items()
     }
+
+
+def extractors_version() -> str:
+    """Names the extractors in use: it is part of each extraction job's key, so a message is
+    extracted once per extractor version."""
+    if settings.MEMORY_LLM_EXTRACTION:
+        return f"{extraction.RULE_EXTRACTOR_VERSION}+{LLM_EXTRACTOR_VERSION}"
+    return extraction.RULE_EXTRACTOR_VERSION
+
+
+def _extract(message: Message) -> list[tuple[str, extraction.ExtractedFact]]:
+    """The rule-based extractor always runs; the model's facts are added when it is capable.
+    A model that cannot answer fails the job, which is retried later, rules included."""
+    speaker = message.name or None
+    found = [
+        (extraction.RULE_EXTRACTOR_VERSION, fact)
+        for fact in extraction.extract_facts(
+            message.content, speaker=speaker, said_at=message.created_at
+        )
+    ]
+    if settings.MEMORY_LLM_EXTRACTION:
+        found += [
+            (LLM_EXTRACTOR_VERSION, fact)
+            for fact in extract_facts_llm(
+                message.content, speaker=speaker, said_at=message.created_at
+            )
+        ]
+    return found
 
 
 def _run_job(job: OutboxJob, extractions: dict[int, _Extraction]) -> None:
@@ -366,12 +395,12 @@ def _run_job(job: OutboxJob, extractions: dict[int, _Extraction]) -> None:
             return  # the message was deleted meanwhile: nothing to extract
         if done.error is not None:
             raise done.error
-        for fact, vector in done.facts:
+        for extractor, fact, vector in done.facts:
             fact_upsert(
                 end_user=done.message.end_user,
                 extracted=fact,
                 source=done.message,
-                extractor=extraction.RULE_EXTRACTOR_VERSION,
+                extractor=extractor,
                 embedding=vector,
             )
     elif job.kind == JobKind.UPDATE_SUMMARY:
@@ -381,16 +410,25 @@ def _run_job(job: OutboxJob, extractions: dict[int, _Extraction]) -> None:
 
 
 def outbox_sweep(*, older_than_seconds: int, limit: int = 1000) -> int:
-    """Re-enqueue pending jobs that were never enqueued or went missing. Returns how many."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = list(
-        OutboxJob.objects.filter(status=JobStatus.PENDING, created_at__lt=cutoff)
-        .exclude(enqueued_at__gte=cutoff)
+    """Re-enqueue pending jobs that were never enqueued, went missing, or failed and have
+    waited out their backoff (``older_than_seconds`` doubled per failed attempt).
+    Returns how many were enqueued."""
+    now = timezone.now()
+    pending = (
+        OutboxJob.objects.filter(
+            status=JobStatus.PENDING, created_at__lt=now - timedelta(seconds=older_than_seconds)
+        )
         .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "attempts", "enqueued_at")[:limit]
     )
-    outbox_dispatch(job_ids=stale)
-    return len(stale)
+    due = [
+        pk
+        for pk, attempts, enqueued_at in pending
+        if enqueued_at is None
+        or enqueued_at <= now - timedelta(seconds=older_than_seconds * 2**attempts)
+    ]
+    outbox_dispatch(job_ids=due)
+    return len(due)
 
 
 # --- facts ----------------------------------------------------------------------------------
@@ -504,7 +542,7 @@ def summaries_update(*, thread: Thread) -> list[Summary]:
     created: list[Summary] = []
     for start in range(0, len(messages) - window + 1, window):
         chunk = messages[start : start + window]
-        summary_text, source_ids = summarize_extractive(chunk)
+        summary_text, source_ids, summarizer = summarize(chunk)
         created.append(
             Summary.objects.create(
                 end_user_id=thread.end_user_id,
@@ -514,7 +552,7 @@ def summaries_update(*, thread: Thread) -> list[Summary]:
                 message_count=len(chunk),
                 source_message_ids=source_ids,
                 text=summary_text,
-                summarizer=EXTRACTIVE_SUMMARIZER,
+                summarizer=summarizer,
                 # A summary is dated by the conversation it covers, not by when it was made.
                 created_at=chunk[-1].created_at,
                 embedding=embed_texts([summary_text])[0],

@@ -1,16 +1,21 @@
-"""Extractive summaries: the most representative sentences of a stretch of conversation.
+"""Summaries of stretches of conversation: by a capable model, or extractive.
 
-Used when no capable language model is configured. The sentences picked are the ones
-closest to the stretch's centroid in embedding space (what it is mostly about), kept in
-the order they were said; the summary's sources are exactly the messages it quotes.
+The extractive one is used when no capable language model is configured: it picks the
+sentences closest to the stretch's centroid in embedding space (what it is mostly about),
+kept in the order they were said; its sources are exactly the messages it quotes.
 """
 
+import logging
 import re
 from collections.abc import Sequence
 
 import numpy as np
+from django.conf import settings
 
+from inference.llm import LLMUnavailableError, chat_completion
 from memory.models import Message
+
+logger = logging.getLogger(__name__)
 
 EXTRACTIVE_SUMMARIZER = "extractive-1"
 SENTENCES_PER_SUMMARY = 4
@@ -49,3 +54,38 @@ def summarize_extractive(messages: Sequence[Message]) -> tuple[str, list[int]]:
         lines.append(f"{speaker}: {_first_sentence(message.content)}")
     text = f"Conversation on {span}. " + " ".join(lines)
     return text, [with_vectors[int(index)].pk for index in picked]
+
+
+LLM_SUMMARIZER = "llm-1"
+_SUMMARY_INSTRUCTIONS = (
+    "Summarise this stretch of a conversation in at most four sentences for someone who "
+    "must remember it later: who said what about themselves, events with their dates, "
+    "decisions and plans. Use the speakers' names. No preamble."
+)
+
+
+def summarize(messages: Sequence[Message]) -> tuple[str, list[int], str]:
+    """Summary text, source message ids and summariser name.
+
+    A capable model (INFYN_MEMORY_LLM_SUMMARIES) writes it when it can; otherwise, or when the
+    model is unavailable, the extractive summary is used, so summaries never fall behind.
+    """
+    if settings.MEMORY_LLM_SUMMARIES:
+        transcript = "\n".join(
+            f"[{m.created_at:%d %b %Y}] {m.name or m.role}: {m.content}" for m in messages
+        )
+        try:
+            text = chat_completion(
+                messages=[
+                    {"role": "system", "content": _SUMMARY_INSTRUCTIONS},
+                    {"role": "user", "content": transcript},
+                ],
+                max_tokens=300,
+            ).strip()
+        except LLMUnavailableError as exc:
+            logger.warning("memory: model summary failed (%s); using the extractive one", exc)
+        else:
+            if text:
+                return text, [m.pk for m in messages], LLM_SUMMARIZER
+    text, sources = summarize_extractive(messages)
+    return text, sources, EXTRACTIVE_SUMMARIZER

@@ -99,3 +99,27 @@ def test_near_duplicates_are_dropped(end_user: EndUser, say: Callable[..., objec
 def test_unknown_ranking_weights_are_refused() -> None:
     with pytest.raises(ValueError, match="Unknown ranking weights: nope"):
         RankingWeights.from_mapping({"nope": 1.0})
+
+
+def test_a_vendors_ranking_overrides_apply_to_its_searches_only(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from memory.models import VendorMemorySettings
+    from memory.retrieval import weights_for_vendor
+
+    say(end_user, ["We talked about the red bicycle."], thread="a")
+    settings_row = VendorMemorySettings.objects.create(
+        vendor=end_user.vendor, ranking={"thread": 2.0}
+    )
+    thread_a = Thread.objects.get(end_user=end_user, external_id="a")
+
+    result = memories_search(end_user=end_user, query="bicycle", k=1, thread=thread_a)
+
+    assert weights_for_vendor(end_user.vendor_id).thread == 2.0
+    assert result[0].components["same_thread"] == 1.0
+    assert result[0].score >= 2.0
+    settings_row.ranking = {"no_such_weight": 1}
+    with pytest.raises(ValidationError):
+        settings_row.full_clean()

@@ -171,3 +171,29 @@ def test_messages_of_one_end_user_never_land_in_anothers_memory(
 
     assert not Message.objects.filter(end_user=other_end_user).exists()
     assert not Fact.objects.filter(end_user=other_end_user).exists()
+
+
+def test_a_failed_job_waits_twice_as_long_after_each_attempt(
+    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setattr("memory.extraction.extract_facts", crash)
+    thread = Thread.objects.create(end_user=end_user, external_id="t")
+    message_create(thread=thread, role="user", content="My name is Alice.")
+    job = OutboxJob.objects.get(kind=JobKind.EXTRACT_FACTS)
+    assert job.attempts == 1
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    OutboxJob.objects.filter(pk=job.pk).update(created_at=an_hour_ago)
+
+    # enqueued 100 s ago, after one failure: a 60 s base backoff doubles to 120 s: not yet
+    OutboxJob.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(seconds=100))
+    assert outbox_sweep(older_than_seconds=60) == 0
+    # enqueued 130 s ago: due
+    OutboxJob.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(seconds=130))
+    assert outbox_sweep(older_than_seconds=60) == 1
