@@ -20,6 +20,19 @@ EMBEDDING_DIMENSIONS = 384
 FULL_TEXT_CONFIG = "english"
 
 
+def _embedding() -> VectorField:
+    return VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+
+
+def _search_vector(source: str) -> models.GeneratedField:
+    """A stored tsvector PostgreSQL keeps in step with ``source`` itself."""
+    return models.GeneratedField(
+        expression=SearchVector(source, config=FULL_TEXT_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+
 def _hnsw(name: str) -> HnswIndex:
     return HnswIndex(
         name=name,
@@ -52,12 +65,8 @@ class Message(models.Model):
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now, db_index=False)
     token_count = models.PositiveIntegerField(default=0)
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
-    search_vector = models.GeneratedField(
-        expression=SearchVector("context_text", config=FULL_TEXT_CONFIG),
-        output_field=SearchVectorField(),
-        db_persist=True,
-    )
+    embedding = _embedding()
+    search_vector = _search_vector("context_text")
 
     class Meta:
         constraints = [
@@ -122,12 +131,8 @@ class Fact(models.Model):
     extractor = models.CharField(max_length=40, blank=True, help_text="Who extracted it.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
-    search_vector = models.GeneratedField(
-        expression=SearchVector("text", config=FULL_TEXT_CONFIG),
-        output_field=SearchVectorField(),
-        db_persist=True,
-    )
+    embedding = _embedding()
+    search_vector = _search_vector("text")
 
     class Meta:
         constraints = [
@@ -169,12 +174,8 @@ class Summary(models.Model):
     text = models.TextField()
     summarizer = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
-    search_vector = models.GeneratedField(
-        expression=SearchVector("text", config=FULL_TEXT_CONFIG),
-        output_field=SearchVectorField(),
-        db_persist=True,
-    )
+    embedding = _embedding()
+    search_vector = _search_vector("text")
 
     class Meta:
         verbose_name_plural = "summaries"

@@ -26,7 +26,7 @@ def fake_openai_server() -> Iterator[FakeOpenAI]:
     state = FakeOpenAI()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length))
             state.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})

@@ -30,11 +30,14 @@ ALLERGY = {
 
 @pytest.fixture
 def llm() -> Iterator[FakeOpenAI]:
-    with fake_openai_server() as server, override_settings(
-        LLM_BASE_URL=server.base_url,
-        LLM_API_KEY="sk-test",
-        LLM_MODEL="test-model",
-        MEMORY_LLM_EXTRACTION=True,
+    with (
+        fake_openai_server() as server,
+        override_settings(
+            LLM_BASE_URL=server.base_url,
+            LLM_API_KEY="sk-test",
+            LLM_MODEL="test-model",
+            MEMORY_LLM_EXTRACTION=True,
+        ),
     ):
         yield server
 
@@ -45,8 +48,12 @@ def test_a_capable_model_adds_schema_guided_facts_to_the_rules(
     llm.replies = [json.dumps(ALLERGY)]
     thread = Thread.objects.create(end_user=end_user, external_id="t")
 
-    message_create(thread=thread, role="user", name="Alice", content="My dog is called Biscuit. "
-                   "Peanuts make me really ill, so no satay for me.")
+    message_create(
+        thread=thread,
+        role="user",
+        name="Alice",
+        content="My dog is called Biscuit. Peanuts make me really ill, so no satay for me.",
+    )
 
     facts = {f.attribute: f for f in Fact.objects.filter(end_user=end_user)}
     assert facts["allergic_to"].extractor == "llm-1"
@@ -85,8 +92,9 @@ def test_a_model_that_cannot_answer_leaves_the_job_for_a_retry(
 @override_settings(MEMORY_SUMMARY_WINDOW=2)
 def test_a_capable_model_writes_summaries_and_a_failing_one_falls_back(end_user: EndUser) -> None:
     thread = Thread.objects.create(end_user=end_user, external_id="t")
-    with fake_openai_server() as server, override_settings(
-        LLM_BASE_URL=server.base_url, MEMORY_LLM_SUMMARIES=True
+    with (
+        fake_openai_server() as server,
+        override_settings(LLM_BASE_URL=server.base_url, MEMORY_LLM_SUMMARIES=True),
     ):
         server.replies = ["Alice adopted a dog named Biscuit and plans a trip to Porto."]
         message_create(thread=thread, role="user", content="I adopted a dog, Biscuit.")

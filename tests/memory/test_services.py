@@ -17,6 +17,14 @@ from tenants.models import EndUser, Thread
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def failing_extractor(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setattr("memory.extraction.extract_facts", crash)
+
+
 def test_import_stores_messages_with_embeddings_and_tokens(
     end_user: EndUser, say: Callable[..., object]
 ) -> None:
@@ -97,13 +105,9 @@ def test_a_summary_is_written_for_each_full_window(
 
 
 def test_the_users_message_is_kept_when_background_work_fails(
-    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+    end_user: EndUser, failing_extractor: None
 ) -> None:
-    # given extraction that crashes
-    def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("extractor bug")
-
-    monkeypatch.setattr("memory.extraction.extract_facts", crash)
+    # given extraction that crashes (failing_extractor)
     thread = Thread.objects.create(end_user=end_user, external_id="t")
 
     # when a message arrives
@@ -120,12 +124,8 @@ def test_the_users_message_is_kept_when_background_work_fails(
 
 
 def test_a_job_that_keeps_failing_is_marked_failed(
-    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+    end_user: EndUser, failing_extractor: None
 ) -> None:
-    def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("extractor bug")
-
-    monkeypatch.setattr("memory.extraction.extract_facts", crash)
     thread = Thread.objects.create(end_user=end_user, external_id="t")
     message_create(thread=thread, role="user", content="My name is Alice.")
 
@@ -174,16 +174,12 @@ def test_messages_of_one_end_user_never_land_in_anothers_memory(
 
 
 def test_a_failed_job_waits_twice_as_long_after_each_attempt(
-    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+    end_user: EndUser, failing_extractor: None
 ) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
 
-    def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("extractor bug")
-
-    monkeypatch.setattr("memory.extraction.extract_facts", crash)
     thread = Thread.objects.create(end_user=end_user, external_id="t")
     message_create(thread=thread, role="user", content="My name is Alice.")
     job = OutboxJob.objects.get(kind=JobKind.EXTRACT_FACTS)

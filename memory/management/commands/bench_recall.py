@@ -26,6 +26,7 @@ def _int_list(raw: str) -> list[int]:
 
 class Command(BaseCommand):
     help = "Measure retrieval recall@k on a LoCoMo-format file through the real memory paths."
+    requires_migrations_checks = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data", required=True, type=Path, help="LoCoMo-format JSON file.")
