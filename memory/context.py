@@ -9,13 +9,11 @@ unused flows to the next.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Sum
 
-from memory.models import Message, Role
+from memory.models import Message, Role, TermStat
 from memory.retrieval import ScoredMemory, memories_search
 from memory.tokens import count_tokens, token_counter_name
 from tenants.models import EndUser, Thread
@@ -200,8 +198,13 @@ def _recent_turns(thread: Thread, exclude: Sequence[int], limit: int) -> list[Me
 
 def baseline_tokens(*, end_user: EndUser, system_prompt: str, new_message: str) -> int:
     """What sending the end user's whole history would cost: the figure memory saves on."""
-    stats: dict[str, Any] = Message.objects.filter(end_user=end_user).aggregate(
-        tokens=Sum("token_count"), count=Sum(1)
+    # Running totals kept on insert: summing a long history on every request would not scale.
+    totals = dict(
+        TermStat.objects.filter(
+            end_user=end_user, lexeme__in=[TermStat.DOCUMENTS_LEXEME, TermStat.TOKENS_LEXEME]
+        ).values_list("lexeme", "document_count")
     )
-    history = (stats["tokens"] or 0) + (stats["count"] or 0) * MESSAGE_OVERHEAD_TOKENS
+    history = totals.get(TermStat.TOKENS_LEXEME, 0) + (
+        totals.get(TermStat.DOCUMENTS_LEXEME, 0) * MESSAGE_OVERHEAD_TOKENS
+    )
     return history + _cost(system_prompt) + _cost(new_message)

@@ -199,18 +199,20 @@ class TermStat(models.Model):
     """How many of an end user's messages contain a word stem: the IDF of lexical search.
 
     Kept up to date on every insert so that a query reads a handful of rows instead of
-    counting matches over a large history. The row for DOCUMENTS_LEXEME holds the number
-    of messages itself; to_tsvector never produces a lexeme starting with '#'.
+    counting over a large history. Two rows are totals rather than stems (to_tsvector never
+    produces a lexeme starting with '#'): DOCUMENTS_LEXEME holds the number of messages, and
+    TOKENS_LEXEME the sum of their token counts, the full-history baseline of every prompt.
     """
 
     DOCUMENTS_LEXEME = "#documents"
+    TOKENS_LEXEME = "#tokens"
 
     # The unique (end_user, lexeme) index serves every lookup; a second one would only cost.
     end_user = models.ForeignKey(
         EndUser, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     lexeme = models.CharField(max_length=200)
-    document_count = models.IntegerField(default=0)
+    document_count = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

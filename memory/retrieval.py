@@ -19,7 +19,8 @@ component is returned with each result, so a ranking can be explained.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -59,8 +60,8 @@ class RankingWeights:
     summary_bias: float = 0.0
     half_life_days: float = 30.0
     candidates: int = 50
-    # Terms in more messages than this (or 10% of them) still score but do not generate
-    # candidates: on a long history they would match a large share of it.
+    # Terms in more messages than this still score but do not generate candidates: on a
+    # long history they would match thousands of rows, every one fetched and scored.
     common_term_documents: int = 1000
     duplicate_ratio: float = 92.0
 
@@ -122,20 +123,55 @@ def memories_search(
 ) -> list[ScoredMemory]:
     """The end user's ``k`` most relevant memories for ``query``, best first."""
     weights = weights or weights_for_vendor(end_user.vendor_id)
-    plan = query_plan(query, speakers=speakers_list(end_user=end_user))
-    vector = query_vector if query_vector is not None else embed_query(plan.embed_text)
-    params = _query_params(end_user, plan, vector, weights)
+    statements = tier_statements(
+        end_user=end_user, query=query, weights=weights, query_vector=query_vector
+    )
     candidates: list[ScoredMemory] = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Filtered HNSW scans keep going until enough rows pass the end-user filter.
-        cursor.execute("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, weights.candidates)])
+    with search_transaction(weights) as cursor:
         for memory_type in types:
-            cursor.execute(_SQL[memory_type], params)
+            sql, params = statements[memory_type]
+            cursor.execute(sql, params)
             candidates += [_row_to_memory(memory_type, row) for row in cursor.fetchall()]
     _finish_scores(candidates, weights=weights, thread=thread, now=now or timezone.now())
     candidates.sort(key=lambda item: item.score, reverse=True)
     return _drop_near_duplicates(candidates, weights.duplicate_ratio, k)
+
+
+@contextmanager
+def search_transaction(weights: RankingWeights) -> Iterator[Any]:
+    """A cursor in a transaction with the settings the search statements need."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Filtered HNSW scans keep going until enough rows pass the end-user filter.
+        cursor.execute("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, weights.candidates)])
+        # Enough memory that full-text bitmaps stay exact instead of rechecking whole pages.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        yield cursor
+
+
+def tier_statements(
+    *,
+    end_user: EndUser,
+    query: str,
+    weights: RankingWeights,
+    query_vector: np.ndarray | None = None,
+) -> dict[MemoryType, tuple[str, dict[str, Any]]]:
+    """The SQL and parameters that gather and score each tier's candidates for ``query``."""
+    plan = query_plan(query, speakers=speakers_list(end_user=end_user))
+    vector = query_vector if query_vector is not None else embed_query(plan.embed_text)
+    params = _query_params(end_user, plan, vector, weights)
+    use_index = history_size(end_user) >= FULL_TEXT_INDEX_FROM_MESSAGES
+    return {tier: (_SQL[(tier, use_index)], params) for tier in ALL_TYPES}
+
+
+def history_size(end_user: EndUser) -> int:
+    """How many messages the end user has, from the running totals."""
+    count = (
+        TermStat.objects.filter(end_user=end_user, lexeme=TermStat.DOCUMENTS_LEXEME)
+        .values_list("document_count", flat=True)
+        .first()
+    )
+    return count or 0
 
 
 def _query_params(
@@ -180,7 +216,7 @@ _TERMS = """
     total AS (SELECT coalesce(nullif(sum(idf), 0), 1) AS idf FROM weighted),
     any_term AS (
         SELECT string_agg(tq::text, ' | ')::tsquery AS q FROM weighted
-        WHERE df <= greatest(%(common)s, 0.1 * (SELECT n FROM documents))
+        WHERE df <= %(common)s
     )
 """
 
@@ -197,7 +233,15 @@ def _date_match(column: str) -> str:
              ELSE 0.0 END"""
 
 
-def _candidates(table: str, where: str = "") -> str:
+def _candidates(table: str, where: str, *, use_full_text_index: bool) -> str:
+    # The GIN index spans every end user: for a short history, a common word would match
+    # rows across the whole table before the end-user filter applies. There, testing the
+    # user's own rows one by one is far cheaper, and "IS TRUE" keeps the planner off GIN.
+    match = (
+        "row.search_vector @@ any_term.q"
+        if use_full_text_index
+        else "(row.search_vector @@ any_term.q) IS TRUE"
+    )
     return f"""
     dense AS (
         SELECT id FROM {table}
@@ -208,7 +252,7 @@ def _candidates(table: str, where: str = "") -> str:
     lexical AS (
         SELECT row.id FROM {table} row, any_term
         WHERE row.end_user_id = %(end_user)s {where}
-          AND any_term.q IS NOT NULL AND row.search_vector @@ any_term.q
+          AND any_term.q IS NOT NULL AND {match}
         ORDER BY (SELECT sum(idf) FROM weighted WHERE row.search_vector @@ weighted.tq) DESC,
                  row.id
         LIMIT %(limit)s
@@ -227,8 +271,10 @@ def _base(alias: str, time_column: str) -> str:
 
 _BASE_SCORE = "%(w_similarity)s * similarity + %(w_lexical)s * lexical + %(w_date)s * date_match"
 
-_MESSAGE_SQL = f"""
-WITH {_TERMS}, {_candidates("memory_message")},
+
+def _message_sql(*, use_full_text_index: bool) -> str:
+    return f"""
+WITH {_TERMS}, {_candidates("memory_message", "", use_full_text_index=use_full_text_index)},
     -- the turns right before and after each direct candidate
     widened AS (
         SELECT DISTINCT around.id
@@ -260,8 +306,11 @@ FROM based
 WINDOW w AS (PARTITION BY thread_id ORDER BY position)
 """
 
-_FACT_SQL = f"""
-WITH {_TERMS}, {_candidates("memory_fact", "AND valid_to IS NULL")},
+
+def _fact_sql(*, use_full_text_index: bool) -> str:
+    where = "AND valid_to IS NULL"
+    return f"""
+WITH {_TERMS}, {_candidates("memory_fact", where, use_full_text_index=use_full_text_index)},
     scored AS (
         SELECT f.id, f.text, f.first_seen_at, f.source_message_ids, f.importance,
                f.mention_count,
@@ -276,8 +325,10 @@ SELECT id, text, NULL::uuid, first_seen_at, source_message_ids, importance, ment
 FROM scored
 """
 
-_SUMMARY_SQL = f"""
-WITH {_TERMS}, {_candidates("memory_summary")},
+
+def _summary_sql(*, use_full_text_index: bool) -> str:
+    return f"""
+WITH {_TERMS}, {_candidates("memory_summary", "", use_full_text_index=use_full_text_index)},
     scored AS (
         SELECT s.id, s.text, s.thread_id, s.created_at, s.source_message_ids,
                {_base("s", "created_at")}
@@ -288,7 +339,20 @@ SELECT id, text, thread_id, created_at, source_message_ids, 0.0, 1,
 FROM scored
 """
 
-_SQL: dict[MemoryType, str] = {"message": _MESSAGE_SQL, "fact": _FACT_SQL, "summary": _SUMMARY_SQL}
+
+_BUILDERS: dict[MemoryType, Callable[..., str]] = {
+    "message": _message_sql,
+    "fact": _fact_sql,
+    "summary": _summary_sql,
+}
+# Statements by (tier, whether lexical candidates come through the GIN index).
+_SQL: dict[tuple[MemoryType, bool], str] = {
+    (tier, indexed): build(use_full_text_index=indexed)
+    for tier, build in _BUILDERS.items()
+    for indexed in (True, False)
+}
+# Below this many messages an end user's rows are tested directly instead of through GIN.
+FULL_TEXT_INDEX_FROM_MESSAGES = 20_000
 
 
 def _row_to_memory(memory_type: MemoryType, row: Sequence[Any]) -> ScoredMemory:

@@ -223,6 +223,9 @@ def term_stats_add(*, end_user: EndUser, message_ids: Sequence[int]) -> None:
             GROUP BY lexeme
             UNION ALL
             SELECT %(end_user)s, %(documents)s, cardinality(%(ids)s::bigint[])
+            UNION ALL
+            SELECT %(end_user)s, %(tokens)s, coalesce(sum(token_count), 0)
+            FROM memory_message WHERE id = ANY(%(ids)s)
             ORDER BY 2
             ON CONFLICT (end_user_id, lexeme)
             DO UPDATE SET document_count = memory_termstat.document_count
@@ -232,6 +235,7 @@ def term_stats_add(*, end_user: EndUser, message_ids: Sequence[int]) -> None:
                 "end_user": end_user.pk,
                 "ids": list(message_ids),
                 "documents": TermStat.DOCUMENTS_LEXEME,
+                "tokens": TermStat.TOKENS_LEXEME,
             },
         )
 

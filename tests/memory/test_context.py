@@ -72,3 +72,18 @@ def test_recent_turns_of_the_thread_come_before_the_new_message(
     contents = [m["content"] for m in result.messages]
     assert contents[-4:] == ["first turn", "second turn", "third turn", "and now?"]
     assert len(result.included["recent"]) == 3
+
+
+def test_the_full_history_baseline_counts_every_message_of_the_end_user(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    from memory.models import Message
+
+    say(end_user, ["one two three", "four five"], thread="a")
+    say(end_user, ["six"], thread="b")
+    thread = Thread.objects.get(end_user=end_user, external_id="b")
+    history = sum(m.token_count + 4 for m in Message.objects.filter(end_user=end_user))
+
+    result = context_build(end_user=end_user, thread=thread, new_message="hi", system_prompt="S")
+
+    assert result.baseline_tokens == history + count_tokens("S") + 4 + count_tokens("hi") + 4

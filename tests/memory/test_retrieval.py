@@ -123,3 +123,18 @@ def test_a_vendors_ranking_overrides_apply_to_its_searches_only(
     settings_row.ranking = {"no_such_weight": 1}
     with pytest.raises(ValidationError):
         settings_row.full_clean()
+
+
+def test_both_full_text_strategies_rank_the_same(
+    end_user: EndUser, say: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    say(end_user, [*HISTORY, "Order number QX-7781 never arrived."])
+    query = "when is the marathon and what about order QX-7781?"
+
+    scanned = memories_search(end_user=end_user, query=query, k=6)
+    monkeypatch.setattr("memory.retrieval.FULL_TEXT_INDEX_FROM_MESSAGES", 0)  # through GIN
+    indexed = memories_search(end_user=end_user, query=query, k=6)
+
+    assert [(r.type, r.id) for r in indexed] == [(r.type, r.id) for r in scanned]
+    assert [r.score for r in indexed] == pytest.approx([r.score for r in scanned])
+    assert any(r.components["lexical"] > 0 for r in indexed)
