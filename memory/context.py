@@ -55,11 +55,6 @@ def _cost(text: str) -> int:
     return count_tokens(text) + MESSAGE_OVERHEAD_TOKENS
 
 
-def _fit_line(text: str, tokens_left: int) -> str | None:
-    """The text if it fits, else None (a memory is never cut mid-way)."""
-    return text if count_tokens(text) + 1 <= tokens_left else None
-
-
 def _truncate_middle(text: str, max_tokens: int) -> str:
     """Shorten text to about ``max_tokens`` keeping its start and end."""
     if count_tokens(text) <= max_tokens:
@@ -133,10 +128,10 @@ def context_build(
             continue
         line = _memory_line(item)
         allowance = min(memory_left, tier_left[tier] + _spare(tier_left, tier))
-        if _fit_line(line, allowance) is None:
+        cost = count_tokens(line) + 1  # the line and its newline
+        if cost > allowance:  # a memory is never cut mid-way: it fits or it is trimmed
             trimmed[tier] += 1
             continue
-        cost = count_tokens(line) + 1
         sections[tier].append(line)
         included[tier].append(item.id)
         tier_left[tier] -= cost
@@ -149,6 +144,7 @@ def context_build(
     messages += [{"role": m.role, "content": m.content} for m in recent_kept]
     messages.append({"role": Role.USER, "content": new_message})
     token_count = sum(_cost(m["content"]) for m in messages)
+    used = {(item.type, item.id) for item in memories if item.id in included[tier_of[item.type]]}
     return ContextResult(
         messages=messages,
         token_count=token_count,
@@ -159,7 +155,7 @@ def context_build(
         included=included,
         trimmed=trimmed,
         token_counter=token_counter_name(),
-        memories=[m for m in memories if m.id in set(included[tier_of[m.type]])],
+        memories=[m for m in memories if (m.type, m.id) in used],
     )
 
 

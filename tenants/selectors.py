@@ -14,9 +14,7 @@ _NO_SUCH_KEY_HASH = "0" * 64
 def api_key_from_secret(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, compared in constant time; None otherwise."""
     prefix = api_key_split(raw_key)
-    api_key = (
-        ApiKey.objects.select_related("vendor").filter(prefix=prefix).first() if prefix else None
-    )
+    api_key = api_key_get_by_prefix(prefix=prefix) if prefix else None
     expected = api_key.hashed_key if api_key is not None else _NO_SUCH_KEY_HASH
     matches = hmac.compare_digest(api_key_hash(raw_key), expected)
     if api_key is None or not matches or not api_key.is_active:
