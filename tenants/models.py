@@ -19,6 +19,15 @@ class Vendor(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
+    allowed_origins = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        help_text=(
+            "Web origins (scheme://host[:port]) whose pages may open the chat widget's "
+            "websocket with this vendor's widget tokens."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

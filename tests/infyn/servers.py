@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +30,17 @@ def http_get_json(url: str, headers: dict[str, str] | None = None) -> tuple[int,
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def current_database_url() -> str:
+    """A DATABASE_URL for a subprocess to use this test's database (embedded or not)."""
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    host = quote(str(params.get("host") or "127.0.0.1"), safe="")
+    port = f":{params['port']}" if params.get("port") else ""
+    password = f":{quote(str(params['password']), safe='')}" if params.get("password") else ""
+    return f"postgres://{params['user']}{password}@{host}{port}/{params['dbname']}"
 
 
 @contextlib.contextmanager

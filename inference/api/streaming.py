@@ -1,0 +1,158 @@
+"""Rendering a chat run: OpenAI's chat.completion (JSON or SSE chunks) and infyn's frames."""
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
+
+from inference.backends import BackendError
+from inference.frames import done_frame, error_frame, start_frame, token_frame
+from inference.services import ChatOutcome, ChatRun
+from infyn.lib.api.error_shape import error_body
+
+THREAD_HEADER = "X-Infyn-Thread"
+
+
+def max_tokens(data: dict[str, Any]) -> int:
+    requested = data.get("max_completion_tokens") or data.get("max_tokens")
+    return int(requested or settings.LLM_DEFAULT_MAX_TOKENS)
+
+
+def _sse(payload: dict[str, Any] | str) -> bytes:
+    text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    return f"data: {text}\n\n".encode()
+
+
+def _event_stream(body: AsyncIterator[bytes], run: ChatRun) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # proxies must pass each event on at once
+    response[THREAD_HEADER] = run.prepared.thread.external_id
+    return response
+
+
+def _infyn(run: ChatRun, outcome: ChatOutcome) -> dict[str, Any]:
+    prepared = run.prepared
+    return {
+        "thread_id": prepared.thread.external_id,
+        "user_id": prepared.end_user.external_id,
+        "memory": prepared.memory_items(),
+        "prompt_tokens": outcome.prompt_tokens,
+        "baseline_tokens": outcome.baseline_tokens,
+        "saved_tokens": max(0, outcome.baseline_tokens - outcome.prompt_tokens),
+        "token_counter": prepared.context.token_counter,
+        "user_message_id": prepared.user_message.pk,
+        "assistant_message_id": outcome.assistant_message_id,
+    }
+
+
+def _openai_usage(outcome: ChatOutcome) -> dict[str, int]:
+    return {
+        "prompt_tokens": outcome.prompt_tokens,
+        "completion_tokens": outcome.completion_tokens,
+        "total_tokens": outcome.prompt_tokens + outcome.completion_tokens,
+    }
+
+
+async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
+    """OpenAI's response: one ``chat.completion`` object, or SSE ``chat.completion.chunk``s."""
+    header = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "created": int(time.time()),
+        "model": run.backend.model,
+    }
+    if not options["stream"]:
+        try:
+            text = "".join([piece async for piece in run.deltas()])
+        except BackendError as exc:
+            return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+        outcome = _outcome(run)
+        body = {
+            **header,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": outcome.finish_reason,
+                }
+            ],
+            "usage": _openai_usage(outcome),
+            "infyn": _infyn(run, outcome),
+        }
+        response = JsonResponse(body)
+        response[THREAD_HEADER] = run.prepared.thread.external_id
+        return response
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        return {**header, "object": "chat.completion.chunk", "choices": [choice]}
+
+    async def events() -> AsyncIterator[bytes]:
+        yield _sse(chunk({"role": "assistant", "content": ""}))
+        try:
+            async for piece in run.deltas():
+                yield _sse(chunk({"content": piece}))
+        except BackendError as exc:
+            # Headers are sent: the error travels as an event, as OpenAI's own streams do.
+            yield _sse(error_body(exc.code, exc.message))
+            return
+        outcome = _outcome(run)
+        final = chunk({}, outcome.finish_reason)
+        final["infyn"] = _infyn(run, outcome)
+        yield _sse(final)
+        if options.get("include_usage"):
+            yield _sse(
+                {
+                    **header,
+                    "object": "chat.completion.chunk",
+                    "choices": [],
+                    "usage": _openai_usage(outcome),
+                }
+            )
+        yield _sse("[DONE]")
+
+    return _event_stream(events(), run)
+
+
+async def chat(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
+    """infyn's own shape: a JSON reply, or SSE events carrying the websocket's frames."""
+    if not options["stream"]:
+        try:
+            text = "".join([piece async for piece in run.deltas()])
+        except BackendError as exc:
+            return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+        outcome = _outcome(run)
+        done = done_frame(run.prepared, outcome, run.backend.model)
+        return JsonResponse(
+            {
+                "thread_id": done["thread_id"],
+                "user_message_id": run.prepared.user_message.pk,
+                "message": {"id": done["message_id"], "role": "assistant", "content": text},
+                "finish_reason": done["finish_reason"],
+                "usage": done["usage"],
+                "memory": done["memory"],
+                "model": done["model"],
+            }
+        )
+
+    async def events() -> AsyncIterator[bytes]:
+        yield _sse(start_frame(run.prepared))
+        try:
+            async for piece in run.deltas():
+                yield _sse(token_frame(piece))
+        except BackendError as exc:
+            yield _sse(error_frame(exc.code, exc.message))
+            return
+        yield _sse(done_frame(run.prepared, _outcome(run), run.backend.model))
+
+    return _event_stream(events(), run)
+
+
+def _outcome(run: ChatRun) -> ChatOutcome:
+    assert run.outcome is not None  # deltas() records it before it ends
+    return run.outcome

@@ -1,0 +1,270 @@
+"""The chat flow behind every surface (REST, SSE, websocket).
+
+1. ``chat_prepare`` (sync, in a worker thread): map the end user and thread, store the
+   user's message at once (nothing is lost if generation fails), build the context.
+2. ``ChatRun.start`` / ``ChatRun.deltas`` (async, on the event loop): stream the reply from
+   the backend.
+3. When the stream ends, however it ends (finished, cancelled, failed), ``ChatRun`` stores
+   the assistant's message (what was generated so far) and a usage record. Background
+   extraction for both messages is scheduled after commit by ``message_create``.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+from billing.models import Surface, UsageStatus
+from billing.services import usage_record_create
+from inference.backends import (
+    BackendError,
+    BackendStreamError,
+    ChatBackend,
+    GenerationRequest,
+    StreamEvent,
+    TextDelta,
+    UpstreamUsage,
+)
+from memory.context import ContextResult, context_build
+from memory.models import Message, Role
+from memory.services import message_create
+from memory.tokens import count_tokens
+from tenants.models import EndUser, Thread, Vendor
+from tenants.services import end_user_get_or_create, thread_get_or_create
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    vendor: Vendor
+    end_user_external_id: str
+    content: str
+    surface: Surface
+    max_tokens: int
+    thread_external_id: str | None = None
+    api_key_id: UUID | None = None
+    system_prompt: str | None = None
+    temperature: float = 0.7
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+@dataclass
+class PreparedChat:
+    request: ChatRequest
+    end_user: EndUser
+    thread: Thread
+    user_message: Message
+    context: ContextResult
+    started: float  # time.perf_counter() when the request arrived
+    retrieval_ms: float
+
+    def memory_items(self) -> list[dict[str, Any]]:
+        return [{"type": item.type, "id": item.id} for item in self.context.memories]
+
+
+def chat_prepare(*, request: ChatRequest, model: str, started: float | None = None) -> PreparedChat:
+    """Store the user's message and build the prompt for it (database work; sync)."""
+    started = started if started is not None else time.perf_counter()
+    end_user, _ = end_user_get_or_create(
+        vendor=request.vendor, external_id=request.end_user_external_id
+    )
+    thread_external_id = request.thread_external_id or uuid.uuid4().hex
+    thread, _ = thread_get_or_create(end_user=end_user, external_id=thread_external_id)
+    user_message = message_create(thread=thread, role=Role.USER, content=request.content)
+    context = context_build(
+        end_user=end_user,
+        thread=thread,
+        new_message=request.content,
+        system_prompt=request.system_prompt,
+        model=model,
+        max_completion_tokens=request.max_tokens,
+        exclude_message_ids=[user_message.pk],
+        # The message was just embedded to be stored; the search reuses that vector.
+        query_vector=user_message.embedding,
+    )
+    return PreparedChat(
+        request=request,
+        end_user=end_user,
+        thread=thread,
+        user_message=user_message,
+        context=context,
+        started=started,
+        retrieval_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+@dataclass
+class ChatOutcome:
+    status: UsageStatus
+    finish_reason: str  # "stop", "length", "cancelled" or "error"
+    text: str
+    assistant_message_id: int | None
+    prompt_tokens: int
+    completion_tokens: int
+    baseline_tokens: int
+    first_token_ms: float | None
+    total_ms: float
+    error: str = ""
+
+    def usage(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "baseline_tokens": self.baseline_tokens,
+        }
+
+
+@dataclass
+class ChatRun:
+    """One generation: ``await start()`` for the first piece, then ``deltas()`` for the rest.
+
+    ``start`` raises ``BackendError`` when nothing can be generated, so a surface can still
+    answer with a clean error status. After ``deltas`` ends (or is closed), ``outcome``
+    holds what was recorded.
+    """
+
+    prepared: PreparedChat
+    backend: ChatBackend
+    outcome: ChatOutcome | None = None
+    _stream: AsyncIterator[StreamEvent] | None = None
+    _first: str | None = None
+    _pieces: list[str] = field(default_factory=list)
+    _upstream_usage: UpstreamUsage | None = None
+    _first_token_at: float | None = None
+    _finished: bool = False
+
+    async def start(self) -> None:
+        """Wait for the first piece of the reply (or the end of an empty one)."""
+        context = self.prepared.context
+        self._stream = self.backend.stream(
+            GenerationRequest(
+                messages=context.messages,
+                max_tokens=self.prepared.request.max_tokens,
+                temperature=self.prepared.request.temperature,
+                top_p=self.prepared.request.top_p,
+                stop=self.prepared.request.stop,
+                seed=self.prepared.request.seed,
+            )
+        )
+        try:
+            self._first = await self._next_text()
+        except BaseException as exc:
+            await self._close_upstream()
+            await self._finish(exc)
+            raise
+
+    async def deltas(self) -> AsyncIterator[str]:
+        """The reply's pieces, the first included; records the outcome however it ends."""
+        if self._stream is None:
+            raise RuntimeError("ChatRun.start() must be awaited first.")
+        error: BaseException | None = None
+        try:
+            if self._first:
+                yield self._first
+            while self._first is not None:
+                text = await self._next_text()
+                if text is None:
+                    break
+                yield text
+        except BaseException as exc:  # cancelled, closed by the client, or the backend broke
+            error = exc
+            raise
+        finally:
+            await self._close_upstream()
+            await self._finish(error)
+
+    async def _next_text(self) -> str | None:
+        """The next non-empty piece of text, or None at the end of the stream."""
+        assert self._stream is not None
+        async for event in self._stream:
+            if isinstance(event, UpstreamUsage):
+                self._upstream_usage = event
+            elif isinstance(event, TextDelta) and event.text:
+                if self._first_token_at is None:
+                    self._first_token_at = time.perf_counter()
+                self._pieces.append(event.text)
+                return event.text
+        return None
+
+    async def _close_upstream(self) -> None:
+        stream, self._stream = self._stream, None
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            try:
+                await aclose()
+            except Exception:  # the stream is being abandoned; its error is already known
+                logger.debug("chat: closing the upstream stream failed", exc_info=True)
+
+    async def _finish(self, error: BaseException | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        # Shielded: the client may be gone (its task cancelled), the record must still land.
+        await asyncio.shield(sync_to_async(self._record)(error))
+
+    def _record(self, error: BaseException | None) -> None:
+        close_old_connections()
+        prepared, text = self.prepared, "".join(self._pieces)
+        usage = self._upstream_usage
+        completion_tokens = usage.completion_tokens if usage else count_tokens(text)
+        if error is None:
+            status = UsageStatus.OK
+            reason = "length" if completion_tokens >= prepared.request.max_tokens else "stop"
+        elif isinstance(error, BackendError):
+            status, reason = UsageStatus.ERROR, "error"
+        else:  # CancelledError, GeneratorExit: the client went away or asked to stop
+            status, reason = UsageStatus.CANCELLED, "cancelled"
+        assistant = None
+        if text:
+            # What the user saw is what the conversation holds, even when cut short.
+            assistant = message_create(thread=prepared.thread, role=Role.ASSISTANT, content=text)
+        now = time.perf_counter()
+        upstream_prompt = usage.prompt_tokens if usage else 0
+        self.outcome = ChatOutcome(
+            status=status,
+            finish_reason=reason,
+            text=text,
+            assistant_message_id=assistant.pk if assistant else None,
+            # The server's own count when it gives one; ours (the same tokenizer) otherwise.
+            prompt_tokens=upstream_prompt or prepared.context.token_count,
+            completion_tokens=completion_tokens,
+            baseline_tokens=prepared.context.baseline_tokens,
+            first_token_ms=(
+                (self._first_token_at - prepared.started) * 1000 if self._first_token_at else None
+            ),
+            total_ms=(now - prepared.started) * 1000,
+            error=error.message if isinstance(error, BackendError) else "",
+        )
+        usage_record_create(
+            vendor=prepared.request.vendor,
+            end_user=prepared.end_user,
+            thread=prepared.thread,
+            api_key_id=prepared.request.api_key_id,
+            surface=prepared.request.surface,
+            status=self.outcome.status,
+            backend=self.backend.name,
+            model=self.backend.model,
+            prompt_tokens=self.outcome.prompt_tokens,
+            completion_tokens=self.outcome.completion_tokens,
+            baseline_tokens=self.outcome.baseline_tokens,
+            memory_items=len(prepared.context.memories),
+            retrieval_ms=prepared.retrieval_ms,
+            first_token_ms=self.outcome.first_token_ms,
+            total_ms=self.outcome.total_ms,
+            user_message_id=prepared.user_message.pk,
+            assistant_message_id=self.outcome.assistant_message_id,
+            error=self.outcome.error[:300],
+        )
+        if isinstance(error, BackendStreamError):
+            logger.warning("chat: the stream broke after %d pieces: %s", len(self._pieces), error)

@@ -1,0 +1,268 @@
+"""The chat widget's websocket, driven by Channels' WebsocketCommunicator."""
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from billing.models import UsageRecord, UsageStatus
+from infyn.asgi import application
+from memory.models import Message
+from tenants.models import ApiKey, Vendor
+from tenants.services import api_key_revoke
+from tenants.widget_tokens import widget_token_mint
+from tests.fakes.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SHOP = "https://shop.example"
+
+
+@pytest.fixture
+def allowed_vendor(vendor: Vendor) -> Vendor:
+    vendor.allowed_origins = [SHOP]
+    vendor.save(update_fields=["allowed_origins"])
+    return vendor
+
+
+@sync_to_async
+def token_for(vendor: Vendor, user: str = "alice", **kwargs: Any) -> str:
+    api_key = ApiKey.objects.create(
+        vendor=vendor, name="w", prefix=f"p{vendor.pk.hex[:10]}{user[:4]}", hashed_key="x" * 64
+    )
+    token, _expires = widget_token_mint(api_key=api_key, end_user_external_id=user, **kwargs)
+    return token
+
+
+async def connect(token: str, origin: str = SHOP) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/chat/?token={token}",
+        headers=[(b"origin", origin.encode()), (b"host", b"infyn.example")],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def frames_until(communicator: WebsocketCommunicator, kind: str) -> list[dict[str, Any]]:
+    frames = []
+    while True:
+        frame = json.loads(await communicator.receive_from(timeout=10))
+        frames.append(frame)
+        if frame["type"] in {kind, "error"}:
+            return frames
+
+
+async def test_a_chat_streams_tokens_then_done_with_usage_and_memory(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI
+) -> None:
+    ws = await connect(await token_for(allowed_vendor))
+    ready = await ws.receive_json_from()
+
+    await ws.send_json_to({"type": "message", "content": "My dog is called Biscuit."})
+    frames = await frames_until(ws, "done")
+
+    assert ready == {"type": "ready", "user_id": "alice", "thread_id": None}
+    assert frames[0]["type"] == "start"
+    text = "".join(f["text"] for f in frames if f["type"] == "token")
+    assert text == "Hello there, I remember you."
+    done = frames[-1]
+    assert done["type"] == "done"
+    assert done["finish_reason"] == "stop"
+    assert done["usage"]["completion_tokens"] > 0
+    assert done["thread_id"] == frames[0]["thread_id"]
+    await ws.disconnect()
+
+
+async def test_tiny_token_frames_are_batched(allowed_vendor: Vendor, fake_llm: FakeOpenAI) -> None:
+    fake_llm.default_reply = " ".join(["word"] * 200)
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+
+    await ws.send_json_to({"type": "message", "content": "Say word a lot."})
+    frames = await frames_until(ws, "done")
+
+    tokens = [f for f in frames if f["type"] == "token"]
+    assert "".join(f["text"] for f in tokens) == fake_llm.default_reply
+    assert len(tokens) < 100  # 200 pieces arrive faster than the flush interval
+    await ws.disconnect()
+
+
+async def test_the_next_message_continues_the_thread(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI
+) -> None:
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+    await ws.send_json_to({"type": "message", "content": "First"})
+    first = await frames_until(ws, "done")
+
+    await ws.send_json_to({"type": "message", "content": "Second"})
+    second = await frames_until(ws, "done")
+
+    assert second[-1]["thread_id"] == first[-1]["thread_id"]
+    roles = [m["role"] for m in fake_llm.requests[-1]["body"]["messages"]]
+    assert roles[-3:] == ["user", "assistant", "user"]
+    await ws.disconnect()
+
+
+async def test_an_invalid_token_is_refused_with_4401(allowed_vendor: Vendor) -> None:
+    ws = await connect("not-a-token")
+
+    frame = await ws.receive_json_from()
+    closed = await ws.receive_output()
+
+    assert frame["error"]["code"] == "unauthenticated"
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_token_whose_key_was_revoked_is_refused(allowed_vendor: Vendor) -> None:
+    token = await token_for(allowed_vendor)
+    await sync_to_async(
+        lambda: [api_key_revoke(api_key=k, actor="t") for k in ApiKey.objects.all()]
+    )()
+
+    ws = await connect(token)
+
+    assert "revoked" in (await ws.receive_json_from())["error"]["message"]
+    assert (await ws.receive_output())["code"] == 4401
+
+
+async def test_a_page_on_another_origin_is_refused_with_4403(allowed_vendor: Vendor) -> None:
+    ws = await connect(await token_for(allowed_vendor), origin="https://evil.example")
+
+    frame = await ws.receive_json_from()
+
+    assert frame["error"]["code"] == "forbidden_origin"
+    assert (await ws.receive_output())["code"] == 4403
+
+
+async def test_another_vendors_token_for_the_same_user_id_sees_nothing_of_the_first(
+    allowed_vendor: Vendor, other_vendor: Vendor, fake_llm: FakeOpenAI
+) -> None:
+    other_vendor.allowed_origins = [SHOP]
+    await sync_to_async(other_vendor.save)()
+    first = await connect(await token_for(allowed_vendor))
+    await first.receive_json_from()
+    await first.send_json_to({"type": "message", "content": "My dog is called Biscuit."})
+    await frames_until(first, "done")
+    await first.disconnect()
+
+    second = await connect(await token_for(other_vendor))
+    await second.receive_json_from()
+    await second.send_json_to({"type": "message", "content": "What is my dog called?"})
+    await frames_until(second, "done")
+
+    assert "Biscuit" not in str(fake_llm.requests[-1]["body"]["messages"])
+    owners = await sync_to_async(
+        lambda: set(
+            Message.objects.filter(content__contains="Biscuit").values_list(
+                "end_user__vendor", flat=True
+            )
+        )
+    )()
+    assert owners == {allowed_vendor.pk}
+    await second.disconnect()
+
+
+async def test_cancel_stops_the_generation_and_the_upstream_request(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.default_reply = " ".join(["slow"] * 50)
+    fake_llm.token_delay = 0.1
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+    await ws.send_json_to({"type": "message", "content": "Talk slowly"})
+    await frames_until(ws, "token")
+
+    await ws.send_json_to({"type": "cancel"})
+    frames = await frames_until(ws, "done")
+
+    assert frames[-1]["finish_reason"] == "cancelled"
+    await asyncio.sleep(0.3)
+    assert fake_llm.abandoned == 1
+    record = await sync_to_async(UsageRecord.objects.get)()
+    assert record.status == UsageStatus.CANCELLED
+    partial = await sync_to_async(Message.objects.get)(role="assistant")
+    assert partial.content.startswith("slow")
+    assert len(partial.content) < len(fake_llm.default_reply)
+    await ws.disconnect()
+
+
+async def test_disconnecting_mid_stream_closes_the_upstream_request(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.default_reply = " ".join(["slow"] * 50)
+    fake_llm.token_delay = 0.1
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+    await ws.send_json_to({"type": "message", "content": "Talk slowly"})
+    await frames_until(ws, "token")
+
+    await ws.disconnect()
+
+    await asyncio.sleep(0.3)
+    assert fake_llm.abandoned == 1
+    record = await sync_to_async(UsageRecord.objects.get)()
+    assert record.status == UsageStatus.CANCELLED
+
+
+async def test_one_generation_at_a_time(allowed_vendor: Vendor, fake_llm: FakeOpenAI) -> None:
+    fake_llm.default_reply = " ".join(["slow"] * 20)
+    fake_llm.token_delay = 0.05
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+    await ws.send_json_to({"type": "message", "content": "One"})
+    await frames_until(ws, "start")
+
+    await ws.send_json_to({"type": "message", "content": "Two"})
+    frames = await frames_until(ws, "error")
+
+    assert frames[-1]["error"]["code"] == "busy"
+    await frames_until(ws, "done")
+    assert len(fake_llm.requests) == 1
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "invalid_frame"),
+        ('["a list"]', "invalid_frame"),
+        ('{"type": "dance"}', "invalid_frame"),
+        ('{"type": "message", "content": ""}', "invalid_request"),
+        ('{"type": "message", "content": 42}', "invalid_request"),
+    ],
+)
+async def test_malformed_frames_get_an_error_frame_and_the_socket_stays_open(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI, raw: str, code: str
+) -> None:
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+
+    await ws.send_to(text_data=raw)
+    frame = await ws.receive_json_from()
+    await ws.send_json_to({"type": "ping"})
+
+    assert frame["error"]["code"] == code
+    assert await ws.receive_json_from() == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_a_backend_that_is_down_gives_an_error_frame_and_keeps_the_message(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.status = 503
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+
+    await ws.send_json_to({"type": "message", "content": "Hello?"})
+    frames = await frames_until(ws, "done")
+
+    assert frames[0]["type"] == "start"
+    assert frames[-1]["error"]["code"] == "backend_unavailable"
+    assert await sync_to_async(Message.objects.filter(role="user", content="Hello?").exists)()
+    await ws.disconnect()
