@@ -14,6 +14,7 @@ class MembershipInline(admin.TabularInline[Membership, Vendor]):
 class VendorAdmin(admin.ModelAdmin[Vendor]):
     list_display = ["name", "slug", "plan", "created_at"]
     list_filter = ["plan"]
+    fields = ["id", "name", "slug", "plan", "allowed_origins", "created_at"]
     search_fields = ["name", "slug"]
     readonly_fields = ["id", "created_at"]
     inlines = [MembershipInline]

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from tenants.models import (
     Vendor,
     all_scopes,
 )
+from tenants.widget_tokens import origin_normalize
 
 API_KEY_PREFIX = "infyn"
 # Writing last_used_at on every request would turn each read into a write.
@@ -113,13 +115,21 @@ def _unique_slug(name: str) -> str:
 
 @transaction.atomic
 def vendor_create(
-    *, name: str, actor: str, owner_email: str | None = None, plan: str = Plan.FREE
+    *,
+    name: str,
+    actor: str,
+    owner_email: str | None = None,
+    plan: str = Plan.FREE,
+    allowed_origins: Sequence[str] = (),
 ) -> tuple[Vendor, ApiKey, str]:
     """Create a vendor with its first API key (and owner, when an email is given)."""
     name = name.strip()
     if not name:
         raise ValueError("A vendor needs a name.")
-    vendor = Vendor.objects.create(name=name, slug=_unique_slug(name), plan=plan)
+    origins = origins_normalize(allowed_origins)
+    vendor = Vendor.objects.create(
+        name=name, slug=_unique_slug(name), plan=plan, allowed_origins=origins
+    )
     owner = None
     if owner_email:
         user_model = get_user_model()
@@ -135,6 +145,17 @@ def vendor_create(
     )
     api_key, raw_key = api_key_create(vendor=vendor, name="default", actor=actor, created_by=owner)
     return vendor, api_key, raw_key
+
+
+def origins_normalize(origins: Sequence[str]) -> list[str]:
+    """Web origins as the widget's origin check compares them; ValueError names a bad one."""
+    normalized = []
+    for origin in origins:
+        value = origin_normalize(origin)
+        if value is None:
+            raise ValueError(f"Not a web origin (scheme://host[:port]): {origin!r}")
+        normalized.append(value)
+    return sorted(set(normalized))
 
 
 def end_user_get_or_create(

@@ -16,6 +16,15 @@ class Command(BaseCommand):
         parser.add_argument("name", help="The vendor's display name; the slug derives from it.")
         parser.add_argument("--owner-email", help="Make the user with this email the owner.")
         parser.add_argument("--plan", choices=Plan.values, default=Plan.FREE)
+        parser.add_argument(
+            "--allowed-origin",
+            action="append",
+            default=[],
+            dest="allowed_origins",
+            metavar="ORIGIN",
+            help="A web origin (https://shop.example) whose pages may embed the chat widget; "
+            "repeat for several.",
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -30,6 +39,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 owner_email=owner_email,
                 plan=options["plan"],
+                allowed_origins=options["allowed_origins"],
                 actor="command:create_vendor",
             )
         except ValueError as exc:
