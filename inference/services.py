@@ -69,7 +69,13 @@ class PreparedChat:
     retrieval_ms: float
 
     def memory_items(self) -> list[dict[str, Any]]:
-        return [{"type": item.type, "id": item.id} for item in self.context.memories]
+        """The facts, summaries and past messages in the prompt (this thread's turns aside)."""
+        included = self.context.included
+        return [
+            {"type": kind, "id": item_id}
+            for kind, tier in (("fact", "facts"), ("summary", "summaries"), ("message", "messages"))
+            for item_id in included[tier]
+        ]
 
 
 def chat_prepare(*, request: ChatRequest, model: str, started: float | None = None) -> PreparedChat:
@@ -258,7 +264,7 @@ class ChatRun:
             prompt_tokens=self.outcome.prompt_tokens,
             completion_tokens=self.outcome.completion_tokens,
             baseline_tokens=self.outcome.baseline_tokens,
-            memory_items=len(prepared.context.memories),
+            memory_items=len(prepared.memory_items()),
             retrieval_ms=prepared.retrieval_ms,
             first_token_ms=self.outcome.first_token_ms,
             total_ms=self.outcome.total_ms,

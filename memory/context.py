@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
-from memory.models import Message, Role, TermStat
+from memory.models import EXPLICIT_EXTRACTOR, Fact, Message, Role, TermStat
 from memory.retrieval import ScoredMemory, memories_search
 from memory.tokens import count_tokens, token_counter_name
 from tenants.models import EndUser, Thread
@@ -32,6 +32,8 @@ class ContextResult:
     trimmed: dict[str, int]
     token_counter: str
     memories: list[ScoredMemory] = field(default_factory=list)
+    # True when the end user's whole history fit the budget and was sent as is.
+    whole_history: bool = False
 
     @property
     def saved_tokens(self) -> int:
@@ -91,6 +93,23 @@ def context_build(
         new_message = _truncate_middle(new_message, budget - fixed - MESSAGE_OVERHEAD_TOKENS - 8)
         new_cost = _cost(new_message)
         trimmed["new_message"] = 1
+    baseline = baseline_tokens(
+        end_user=end_user, system_prompt=system_prompt, new_message=new_message
+    )
+    if baseline <= budget:
+        # The whole history fits: send it as it is. Memory takes over once it no longer fits.
+        whole = _whole_history_context(
+            end_user=end_user,
+            thread=thread,
+            system_prompt=system_prompt,
+            new_message=new_message,
+            budget=budget,
+            baseline=baseline,
+            exclude_message_ids=exclude_message_ids,
+            trimmed=trimmed,
+        )
+        if whole is not None:
+            return whole
     available = budget - fixed - new_cost
 
     # The last turns of this thread come first in priority: they carry the conversation.
@@ -149,13 +168,73 @@ def context_build(
         messages=messages,
         token_count=token_count,
         budget=budget,
-        baseline_tokens=baseline_tokens(
-            end_user=end_user, system_prompt=system_prompt, new_message=new_message
-        ),
+        baseline_tokens=baseline,
         included=included,
         trimmed=trimmed,
         token_counter=token_counter_name(),
         memories=[m for m in memories if (m.type, m.id) in used],
+    )
+
+
+def _whole_history_context(
+    *,
+    end_user: EndUser,
+    thread: Thread,
+    system_prompt: str,
+    new_message: str,
+    budget: int,
+    baseline: int,
+    exclude_message_ids: Sequence[int],
+    trimmed: dict[str, int],
+) -> ContextResult | None:
+    """The end user's entire history, when it fits the budget; None when it does not.
+
+    This thread's messages are the conversation's turns; other threads' are dated lines in
+    the memory message, as retrieved messages would be. Extracted facts and summaries are
+    left out (the history they came from is all there), except facts the vendor stated
+    directly, which no message holds.
+    """
+    history = list(
+        Message.objects.filter(end_user=end_user)
+        .exclude(pk__in=list(exclude_message_ids))
+        .exclude(role=Role.SYSTEM)
+        .order_by("created_at", "id")
+        .only("id", "thread_id", "role", "name", "content", "created_at")
+    )
+    stated = list(
+        Fact.objects.filter(end_user=end_user, valid_to__isnull=True, extractor=EXPLICIT_EXTRACTOR)
+        .order_by("-importance", "id")
+        .values_list("id", "text")
+    )
+    turns = [m for m in history if m.thread_id == thread.pk]
+    elsewhere = [m for m in history if m.thread_id != thread.pk]
+    lines = [f"- {text}" for _id, text in stated] + [
+        f"- ({m.created_at.strftime('%d %b %Y')}) {m.name or m.role}: {m.content}"
+        for m in elsewhere
+    ]
+    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
+    if lines:
+        header = "What you remember about this user (use it when relevant):"
+        messages.append({"role": "system", "content": "\n".join([header, *lines])})
+    messages += [{"role": m.role, "content": m.content} for m in turns]
+    messages.append({"role": Role.USER, "content": new_message})
+    token_count = sum(_cost(m["content"]) for m in messages)
+    if token_count > budget:
+        return None
+    return ContextResult(
+        messages=messages,
+        token_count=token_count,
+        budget=budget,
+        baseline_tokens=baseline,
+        included={
+            "facts": [fact_id for fact_id, _text in stated],
+            "summaries": [],
+            "messages": [m.pk for m in elsewhere],
+            "recent": [m.pk for m in turns],
+        },
+        trimmed=trimmed,
+        token_counter=token_counter_name(),
+        whole_history=True,
     )
 
 

@@ -90,6 +90,10 @@ class Message(models.Model):
         return f"{self.role}: {self.content[:60]}"
 
 
+# Fact.extractor of the facts a vendor states through the API (no message holds them).
+EXPLICIT_EXTRACTOR = "api"
+
+
 class FactCategory(models.TextChoices):
     IDENTITY = "identity", "Identity"
     PREFERENCE = "preference", "Preference"

@@ -17,6 +17,7 @@ from memory import consolidation, extraction
 from memory.embeddings import embed_texts
 from memory.extraction_llm import LLM_EXTRACTOR_VERSION, extract_facts_llm
 from memory.models import (
+    EXPLICIT_EXTRACTOR,
     Fact,
     JobKind,
     JobStatus,
@@ -567,8 +568,6 @@ def summaries_update(*, thread: Thread) -> list[Summary]:
 
 # --- facts through the API ------------------------------------------------------------------
 
-EXPLICIT_SOURCE = "api"
-
 
 def fact_create_explicit(
     *,
@@ -592,7 +591,7 @@ def fact_create_explicit(
         multi_valued=attribute is None,
     )
     return fact_upsert(
-        end_user=end_user, extracted=statement, source=None, extractor=EXPLICIT_SOURCE
+        end_user=end_user, extracted=statement, source=None, extractor=EXPLICIT_EXTRACTOR
     )
 
 

@@ -87,3 +87,45 @@ def test_the_full_history_baseline_counts_every_message_of_the_end_user(
     result = context_build(end_user=end_user, thread=thread, new_message="hi", system_prompt="S")
 
     assert result.baseline_tokens == history + count_tokens("S") + 4 + count_tokens("hi") + 4
+
+
+def test_a_history_that_fits_the_budget_is_sent_whole_with_stated_facts(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    from memory.services import fact_create_explicit
+
+    say(end_user, ["I moved to Porto.", "Nice city!"], thread="old")
+    say(end_user, ["Any tips for dinner?"], thread="t")
+    fact_create_explicit(
+        end_user=end_user, text="Allergic to nuts.", category="attribute", importance=0.9
+    )
+    thread = Thread.objects.get(end_user=end_user, external_id="t")
+
+    result = context_build(end_user=end_user, thread=thread, new_message="Something light?")
+
+    assert result.whole_history
+    memory_block = result.messages[1]["content"]
+    assert "Allergic to nuts." in memory_block
+    assert "I moved to Porto." in memory_block
+    assert result.messages[2:] == [
+        {"role": "user", "content": "Any tips for dinner?"},
+        {"role": "user", "content": "Something light?"},
+    ]
+    # the same messages, only framed: within a few tokens of the full-history baseline
+    assert result.token_count <= result.baseline_tokens + 40
+
+
+def test_memory_takes_over_once_the_history_outgrows_the_budget(
+    end_user: EndUser, say: Callable[..., object]
+) -> None:
+    say(
+        end_user,
+        [f"Day {n}: I walked {n} km along the river and saw herons." for n in range(60)],
+        thread="t",
+    )
+    thread = Thread.objects.get(end_user=end_user, external_id="t")
+
+    result = context_build(end_user=end_user, thread=thread, new_message="Herons?", budget=300)
+
+    assert not result.whole_history
+    assert result.token_count <= 300 < result.baseline_tokens
