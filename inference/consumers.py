@@ -21,6 +21,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -126,7 +127,8 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def _generate(self, content: str, thread_id: str | None) -> None:
         assert self.grant is not None
         started = time.perf_counter()
-        backend = chat_backend()
+        # The first use in a process loads the model's tokenizer: not on the event loop.
+        backend = await sync_to_async(chat_backend, thread_sensitive=False)()
         request = ChatRequest(
             vendor=self.grant.vendor,
             api_key_id=self.grant.api_key_id,

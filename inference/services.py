@@ -237,6 +237,10 @@ class ChatRun:
             assistant = message_create(thread=prepared.thread, role=Role.ASSISTANT, content=text)
         now = time.perf_counter()
         upstream_prompt = usage.prompt_tokens if usage else 0
+        # A server's count includes its chat template's framing, which ours estimates. Adding
+        # the difference to the baseline keeps the two comparable: the full history would
+        # have been framed by the same template.
+        framing = max(0, upstream_prompt - prepared.context.token_count)
         self.outcome = ChatOutcome(
             status=status,
             finish_reason=reason,
@@ -245,7 +249,7 @@ class ChatRun:
             # The server's own count when it gives one; ours (the same tokenizer) otherwise.
             prompt_tokens=upstream_prompt or prepared.context.token_count,
             completion_tokens=completion_tokens,
-            baseline_tokens=prepared.context.baseline_tokens,
+            baseline_tokens=prepared.context.baseline_tokens + framing,
             first_token_ms=(
                 (self._first_token_at - prepared.started) * 1000 if self._first_token_at else None
             ),

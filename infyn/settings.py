@@ -155,6 +155,14 @@ CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 # Without a broker there is no worker: tasks run in the process that sends them.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# How memory's background jobs (extraction, consolidation, summaries) run: `celery` (the
+# broker, with REDIS_URL), `thread` (a background thread of each process: the embedded
+# default, so chat requests do not wait for them) or `inline` (at commit; tests).
+MEMORY_BACKGROUND_JOBS = env_str("INFYN_BACKGROUND_JOBS") or ("celery" if REDIS_URL else "thread")
+if MEMORY_BACKGROUND_JOBS not in {"celery", "thread", "inline"}:
+    raise ImproperlyConfigured("INFYN_BACKGROUND_JOBS must be one of: celery, thread, inline.")
+if MEMORY_BACKGROUND_JOBS == "celery" and not REDIS_URL:
+    raise ImproperlyConfigured("INFYN_BACKGROUND_JOBS=celery needs REDIS_URL (a broker).")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

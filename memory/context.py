@@ -94,7 +94,10 @@ def context_build(
         new_cost = _cost(new_message)
         trimmed["new_message"] = 1
     baseline = baseline_tokens(
-        end_user=end_user, system_prompt=system_prompt, new_message=new_message
+        end_user=end_user,
+        system_prompt=system_prompt,
+        new_message=new_message,
+        exclude_message_ids=exclude_message_ids,
     )
     if baseline <= budget:
         # The whole history fits: send it as it is. Memory takes over once it no longer fits.
@@ -271,8 +274,18 @@ def _recent_turns(thread: Thread, exclude: Sequence[int], limit: int) -> list[Me
     return list(reversed(rows))
 
 
-def baseline_tokens(*, end_user: EndUser, system_prompt: str, new_message: str) -> int:
-    """What sending the end user's whole history would cost: the figure memory saves on."""
+def baseline_tokens(
+    *,
+    end_user: EndUser,
+    system_prompt: str,
+    new_message: str,
+    exclude_message_ids: Sequence[int] = (),
+) -> int:
+    """What sending the end user's whole history would cost: the figure memory saves on.
+
+    ``exclude_message_ids`` are stored messages that are the new message itself (chat
+    stores the user's message before building its prompt), so it is not counted twice.
+    """
     # Running totals kept on insert: summing a long history on every request would not scale.
     totals = dict(
         TermStat.objects.filter(
@@ -282,4 +295,10 @@ def baseline_tokens(*, end_user: EndUser, system_prompt: str, new_message: str) 
     history = totals.get(TermStat.TOKENS_LEXEME, 0) + (
         totals.get(TermStat.DOCUMENTS_LEXEME, 0) * MESSAGE_OVERHEAD_TOKENS
     )
+    if exclude_message_ids:
+        stored = Message.objects.filter(end_user=end_user, pk__in=list(exclude_message_ids))
+        history -= sum(
+            count + MESSAGE_OVERHEAD_TOKENS
+            for count in stored.values_list("token_count", flat=True)
+        )
     return history + _cost(system_prompt) + _cost(new_message)

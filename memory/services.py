@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from memory import consolidation, extraction
+from memory import consolidation, extraction, inprocess
 from memory.embeddings import embed_texts
 from memory.extraction_llm import LLM_EXTRACTOR_VERSION, extract_facts_llm
 from memory.models import (
@@ -293,7 +293,11 @@ def outbox_dispatch(*, job_ids: Sequence[int]) -> None:
     OutboxJob.objects.filter(pk__in=job_ids).update(enqueued_at=timezone.now())
     for start in range(0, len(job_ids), OUTBOX_BATCH):
         batch = list(job_ids[start : start + OUTBOX_BATCH])
+        if settings.MEMORY_BACKGROUND_JOBS == "thread":
+            inprocess.submit(batch)
+            continue
         try:
+            # With no broker configured Celery runs it here and now ("inline").
             run_outbox_jobs_task.delay(batch)
         except Exception:
             logger.exception(

@@ -1,5 +1,6 @@
 import os
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis
@@ -10,6 +11,13 @@ from tenants.services import api_key_create
 from tests.factories import VendorFactory
 
 REDIS_TEST_URL = os.environ.get("INFYN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def _background_jobs_inline(settings: Any) -> None:
+    """Memory's background jobs run at commit in tests, so a test sees their results at once
+    (the embedded default runs them in a thread; tests of that mode say so)."""
+    settings.MEMORY_BACKGROUND_JOBS = "inline"
 
 
 @pytest.fixture

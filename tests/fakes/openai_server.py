@@ -20,6 +20,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 
 @dataclass
 class FakeOpenAI:
@@ -71,24 +73,27 @@ class _Server:
 
     async def _read_request(
         self, reader: asyncio.StreamReader
-    ) -> tuple[str, dict[str, str], dict[str, Any]] | None:
+    ) -> tuple[str, httpx.Headers, dict[str, Any]] | None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionError):
             return None
         lines = head.decode("latin1").split("\r\n")
         _method, path, _version = lines[0].split(" ", 2)
-        headers = {}
-        for line in lines[1:]:
-            if ":" in line:
-                name, value = line.split(":", 1)
-                headers[name.strip().lower()] = value.strip()
+        # Case-insensitive, as HTTP header names are.
+        headers = httpx.Headers(
+            [
+                tuple(part.strip() for part in line.split(":", 1))
+                for line in lines[1:]
+                if ":" in line
+            ]
+        )
         length = int(headers.get("content-length", "0"))
         raw = await reader.readexactly(length) if length else b"{}"
         return path, headers, json.loads(raw or b"{}")
 
     async def _dispatch(
-        self, path: str, headers: dict[str, str], body: dict[str, Any], writer: asyncio.StreamWriter
+        self, path: str, headers: httpx.Headers, body: dict[str, Any], writer: asyncio.StreamWriter
     ) -> bool:
         state = self.state
         state.requests.append({"path": path, "body": body, "headers": headers})

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -193,3 +194,22 @@ def test_a_failed_job_waits_twice_as_long_after_each_attempt(
     # enqueued 130 s ago: due
     OutboxJob.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(seconds=130))
     assert outbox_sweep(older_than_seconds=60) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_the_embedded_mode_background_jobs_run_in_a_background_thread(
+    end_user: EndUser, settings: Any
+) -> None:
+    from memory import inprocess
+    from memory.services import message_create
+    from tenants.services import thread_get_or_create
+
+    settings.MEMORY_BACKGROUND_JOBS = "thread"
+    thread, _ = thread_get_or_create(end_user=end_user, external_id="t")
+
+    message_create(thread=thread, role="user", content="My sister Ana lives in Porto.")
+    assert inprocess.wait_idle(timeout=60)
+    assert inprocess.worker_thread_name() == "infyn-jobs"
+
+    assert not OutboxJob.objects.exclude(status=JobStatus.DONE).exists()
+    assert Fact.objects.filter(end_user=end_user, text__icontains="Porto").exists()

@@ -1,0 +1,89 @@
+"""Background jobs in a thread of the web process, for the embedded mode (no broker).
+
+Without Redis there is no Celery worker. Running each job inline at commit would make every
+chat request wait for fact extraction and summaries, so jobs go to one daemon thread per
+process instead, which does what a worker and beat would: it runs batches from the durable
+outbox, and now and then re-runs jobs left pending (by a crash, or by a process that
+exited with work queued), exactly as the beat sweeper does in production.
+"""
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+_SWEEP_EVERY_SECONDS = 60.0
+
+_queue: "queue.Queue[list[int]]" = queue.Queue()
+_thread: threading.Thread | None = None
+_start_lock = threading.Lock()
+
+
+def submit(job_ids: Sequence[int]) -> None:
+    """Run these outbox jobs soon, in this process's background thread."""
+    _ensure_started()
+    _queue.put(list(job_ids))
+
+
+def wait_idle(timeout: float = 60.0) -> bool:
+    """Block until every submitted batch has run (tests, benchmarks); False on timeout."""
+    done = threading.Event()
+
+    def mark() -> None:
+        _queue.join()
+        done.set()
+
+    threading.Thread(target=mark, daemon=True).start()
+    return done.wait(timeout)
+
+
+def worker_thread_name() -> str | None:
+    """The background thread's name while it runs (health checks, tests)."""
+    return _thread.name if _thread is not None and _thread.is_alive() else None
+
+
+def _ensure_started() -> None:
+    global _thread
+    if _thread is not None and _thread.is_alive():
+        return
+    with _start_lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_run, name="infyn-jobs", daemon=True)
+            _thread.start()
+
+
+def _run() -> None:
+    from memory.services import outbox_jobs_run
+
+    while True:
+        try:
+            job_ids = _queue.get(timeout=_SWEEP_EVERY_SECONDS)
+        except queue.Empty:
+            _sweep()
+            continue
+        try:
+            close_old_connections()
+            outbox_jobs_run(job_ids=job_ids)
+        except Exception:  # the jobs stay pending; the sweep runs them again
+            logger.exception("memory: in-process jobs %s failed", job_ids[:5])
+        finally:
+            close_old_connections()
+            _queue.task_done()
+
+
+def _sweep() -> None:
+    from memory.services import outbox_sweep
+
+    try:
+        close_old_connections()
+        # outbox_sweep enqueues through outbox_dispatch, which lands back in this queue.
+        outbox_sweep(older_than_seconds=settings.MEMORY_OUTBOX_SWEEP_AFTER_SECONDS)
+    except Exception:
+        logger.exception("memory: in-process outbox sweep failed")
+    finally:
+        close_old_connections()
