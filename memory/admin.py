@@ -1,6 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from memory.models import Fact, Message, OutboxJob, Summary, VendorMemorySettings
+from memory.retrieval import weights_forget
 
 
 @admin.register(Message)
@@ -57,6 +61,14 @@ class OutboxJobAdmin(admin.ModelAdmin[OutboxJob]):
 
 @admin.register(VendorMemorySettings)
 class VendorMemorySettingsAdmin(admin.ModelAdmin[VendorMemorySettings]):
+    """Overrides reach other processes within ``WEIGHTS_CACHE_SECONDS``."""
+
     list_display = ["vendor", "ranking", "updated_at"]
     search_fields = ["vendor__name", "vendor__slug"]
     autocomplete_fields = ["vendor"]
+
+    def save_model(
+        self, request: HttpRequest, obj: VendorMemorySettings, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        weights_forget(obj.vendor_id)

@@ -19,6 +19,7 @@ component is returned with each result, so a ranking can be explained.
 """
 
 import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -100,14 +101,30 @@ def default_weights() -> RankingWeights:
     return RankingWeights.from_mapping(settings.MEMORY_RANKING)
 
 
+# Vendors' ranking overrides change rarely (the admin); each process reads them at most
+# this often instead of on every search.
+WEIGHTS_CACHE_SECONDS = 30.0
+_weights_cache: dict[UUID, tuple[float, RankingWeights]] = {}
+
+
 def weights_for_vendor(vendor_id: UUID) -> RankingWeights:
-    """The platform's weights with the vendor's overrides applied."""
+    """The platform's weights with the vendor's overrides applied (cached briefly)."""
+    cached = _weights_cache.get(vendor_id)
+    if cached is not None and time.monotonic() - cached[0] < WEIGHTS_CACHE_SECONDS:
+        return cached[1]
     overrides = (
         VendorMemorySettings.objects.filter(vendor_id=vendor_id)
         .values_list("ranking", flat=True)
         .first()
     )
-    return default_weights().merged(overrides)
+    weights = default_weights().merged(overrides)
+    _weights_cache[vendor_id] = (time.monotonic(), weights)
+    return weights
+
+
+def weights_forget(vendor_id: UUID) -> None:
+    """Drop a vendor's cached weights in this process (after its overrides change)."""
+    _weights_cache.pop(vendor_id, None)
 
 
 def memories_search(
@@ -140,12 +157,15 @@ def memories_search(
 @contextmanager
 def search_transaction(weights: RankingWeights) -> Iterator[Any]:
     """A cursor in a transaction with the settings the search statements need."""
+    ef_search = max(40, int(weights.candidates))
     with transaction.atomic(), connection.cursor() as cursor:
-        # Filtered HNSW scans keep going until enough rows pass the end-user filter.
-        cursor.execute("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, weights.candidates)])
-        # Enough memory that full-text bitmaps stay exact instead of rechecking whole pages.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        # One round trip. Filtered HNSW scans keep going until enough rows pass the end-user
+        # filter; enough work_mem keeps full-text bitmaps exact instead of rechecking pages.
+        cursor.execute(
+            "SET LOCAL hnsw.iterative_scan = 'relaxed_order'; "
+            f"SET LOCAL hnsw.ef_search = {ef_search}; "
+            "SET LOCAL work_mem = '64MB'"
+        )
         yield cursor
 
 

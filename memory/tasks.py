@@ -6,7 +6,7 @@ from django.conf import settings
 from memory.services import outbox_jobs_run, outbox_sweep
 
 
-@shared_task(queue="memory", acks_late=True)
+@shared_task(queue="memory", acks_late=True, ignore_result=True)
 def run_outbox_jobs_task(job_ids: list[int]) -> None:
     # Idempotent: a job runs only while pending, so a redelivered message does nothing twice.
     outbox_jobs_run(job_ids=job_ids)
