@@ -64,7 +64,7 @@ def conversation_pairs(path: Path, turns: int) -> list[tuple[str, str]]:
 
 async def one_turn(run: ChatRun) -> str:
     await run.start()
-    return "".join([piece async for piece in run.deltas()])
+    return await run.text()
 
 
 def main() -> None:

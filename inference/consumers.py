@@ -12,6 +12,8 @@ Frames are JSON text. The client sends ``{"type": "message", "content": ..., "th
   ``INFYN_WS_FLUSH_INTERVAL_MS``. A connection whose unsent text passes
   ``INFYN_WS_MAX_UNSENT_BYTES`` is stopped rather than buffered without end.
 * Closing the socket cancels the generation, and with it the upstream request.
+* Database work runs on any thread of the default pool (``thread_sensitive=False``):
+  Channels would otherwise queue every connection's work on one shared thread.
 """
 
 import asyncio
@@ -59,7 +61,9 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         try:
-            grant = await database_sync_to_async(widget_token_verify)(query.get("token", [""])[0])
+            grant = await database_sync_to_async(widget_token_verify, thread_sensitive=False)(
+                query.get("token", [""])[0]
+            )
         except WidgetTokenError as exc:
             await self._refuse("unauthenticated", str(exc), CLOSE_UNAUTHORIZED)
             return
@@ -141,7 +145,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         )
         run: ChatRun | None = None
         try:
-            prepared = await database_sync_to_async(chat_prepare)(
+            prepared = await database_sync_to_async(chat_prepare, thread_sensitive=False)(
                 request=request, model=backend.model, started=started
             )
             self.thread_id = prepared.thread.external_id
@@ -151,8 +155,12 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self._stream(run)
         except BackendError as exc:
             await self._send_frame(error_frame(exc.code, exc.message))
+            if run is not None and run.ended:
+                await run.finished()  # the next message sees this one's partial reply
             return
         except SlowClientError:
+            if run is not None and run.ended:
+                await run.finished()
             await self._send_frame(
                 error_frame("slow_client", "The connection is too slow for the reply.")
             )
@@ -160,7 +168,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         except asyncio.CancelledError:
             if not self.closing:  # a cancel frame: the socket is open, say how it ended
-                if run is not None and run.outcome is not None:
+                if run is not None and run.ended:
                     await self._done(run)
                 else:
                     await self._send_frame(
@@ -171,26 +179,49 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self._done(run)
 
     async def _stream(self, run: ChatRun) -> None:
-        """Send the reply's pieces, batched so that tiny frames do not swamp the client."""
+        """Send the reply's pieces, batched so that tiny frames do not swamp the client.
+
+        A piece goes out at once when the last frame is older than the flush interval;
+        otherwise it waits, with any others, for a timer at the end of the interval, so no
+        text is held back longer than that, however slowly the next piece comes.
+        """
         interval = settings.WS_FLUSH_INTERVAL_MS / 1000
         pending: list[str] = []
-        unsent_bytes = 0
-        last_flush = 0.0
-        async for piece in run.deltas():
-            pending.append(piece)
-            unsent_bytes += len(piece.encode())
-            if unsent_bytes > settings.WS_MAX_UNSENT_BYTES:
-                raise SlowClientError
-            now = time.perf_counter()
-            if now - last_flush >= interval:
-                await self._send_frame(token_frame("".join(pending)))
-                pending, unsent_bytes, last_flush = [], 0, now
-        if pending:
-            await self._send_frame(token_frame("".join(pending)))
+        last_flush = -interval
+        timer: asyncio.Task[None] | None = None
+
+        async def flush() -> None:
+            nonlocal last_flush
+            if pending:
+                text = "".join(pending)
+                pending.clear()
+                last_flush = time.perf_counter()
+                await self._send_frame(token_frame(text))
+
+        async def flush_after(delay: float) -> None:
+            await asyncio.sleep(delay)
+            # Shielded: cancelling the timer must never drop text it has taken to send.
+            await asyncio.shield(flush())
+
+        try:
+            async with run.deltas() as pieces:
+                async for piece in pieces:
+                    pending.append(piece)
+                    if sum(len(p.encode()) for p in pending) > settings.WS_MAX_UNSENT_BYTES:
+                        raise SlowClientError
+                    wait = interval - (time.perf_counter() - last_flush)
+                    if wait <= 0:
+                        await flush()
+                    elif timer is None or timer.done():
+                        timer = asyncio.create_task(flush_after(wait))
+        finally:
+            if timer is not None:
+                timer.cancel()
+        await flush()
 
     async def _done(self, run: ChatRun) -> None:
-        assert run.outcome is not None
-        await self._send_frame(done_frame(run.prepared, run.outcome, run.backend.model))
+        outcome = await run.finished()
+        await self._send_frame(done_frame(run.prepared, outcome, run.backend.model))
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":")))

@@ -11,15 +11,18 @@
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connection, transaction
 
 from billing.models import Surface, UsageStatus
 from billing.services import usage_record_create
@@ -33,11 +36,12 @@ from inference.backends import (
     UpstreamUsage,
 )
 from memory.context import ContextResult, context_build
+from memory.embeddings import embed_texts
 from memory.models import Message, Role
-from memory.services import message_create
+from memory.services import message_create, message_embedding_text
 from memory.tokens import count_tokens
 from tenants.models import EndUser, Thread, Vendor
-from tenants.services import end_user_get_or_create, thread_get_or_create
+from tenants.services import end_user_get_or_create, thread_create, thread_get_or_create
 
 logger = logging.getLogger(__name__)
 
@@ -78,26 +82,45 @@ class PreparedChat:
         ]
 
 
+# Context building runs beside the storing of the message (see chat_prepare); these
+# threads keep their database connections warm between requests.
+_context_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="infyn-context")
+
+
 def chat_prepare(*, request: ChatRequest, model: str, started: float | None = None) -> PreparedChat:
-    """Store the user's message and build the prompt for it (database work; sync)."""
+    """Store the user's message and build the prompt for it (database work; sync).
+
+    The two run side by side: the context is built in a pool thread, in a repeatable-read
+    transaction whose snapshot is taken before the message is stored, so it sees the
+    history without the new message (which the prompt adds itself) however the two
+    interleave. Both use the message's one embedding.
+    """
     started = started if started is not None else time.perf_counter()
     end_user, _ = end_user_get_or_create(
         vendor=request.vendor, external_id=request.end_user_external_id
     )
-    thread_external_id = request.thread_external_id or uuid.uuid4().hex
-    thread, _ = thread_get_or_create(end_user=end_user, external_id=thread_external_id)
-    user_message = message_create(thread=thread, role=Role.USER, content=request.content)
-    context = context_build(
+    if request.thread_external_id:
+        thread, _ = thread_get_or_create(end_user=end_user, external_id=request.thread_external_id)
+    else:  # a new thread with an id of our making: nothing to look up first
+        thread = thread_create(end_user=end_user, external_id=uuid.uuid4().hex)
+    vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
+    snapshot_taken = threading.Event()
+    context_future = _context_threads.submit(
+        _context_from_snapshot,
+        snapshot_taken,
         end_user=end_user,
         thread=thread,
         new_message=request.content,
         system_prompt=request.system_prompt,
         model=model,
         max_completion_tokens=request.max_tokens,
-        exclude_message_ids=[user_message.pk],
-        # The message was just embedded to be stored; the search reuses that vector.
-        query_vector=user_message.embedding,
+        query_vector=vector,
     )
+    snapshot_taken.wait()
+    user_message = message_create(
+        thread=thread, role=Role.USER, content=request.content, embedding=vector
+    )
+    context = context_future.result()
     return PreparedChat(
         request=request,
         end_user=end_user,
@@ -107,6 +130,20 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
         started=started,
         retrieval_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+def _context_from_snapshot(snapshot_taken: threading.Event, **build: Any) -> ContextResult:
+    close_old_connections()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SELECT 1")  # the snapshot is taken by the first query
+            snapshot_taken.set()
+            return context_build(**build)
+    finally:
+        snapshot_taken.set()  # never leave the caller waiting, even on an error
+        close_old_connections()
 
 
 @dataclass
@@ -149,6 +186,7 @@ class ChatRun:
     _upstream_usage: UpstreamUsage | None = None
     _first_token_at: float | None = None
     _finished: bool = False
+    _recording: "asyncio.Future[None] | None" = None
 
     async def start(self) -> None:
         """Wait for the first piece of the reply (or the end of an empty one)."""
@@ -170,8 +208,23 @@ class ChatRun:
             await self._finish(exc)
             raise
 
-    async def deltas(self) -> AsyncIterator[str]:
-        """The reply's pieces, the first included; records the outcome however it ends."""
+    def deltas(self) -> "aclosing[AsyncGenerator[str, None]]":
+        """The reply's pieces, the first included, to use as
+        ``async with run.deltas() as pieces: async for piece in pieces: ...``.
+
+        Leaving the block however it is left (the end, an error, a cancellation arriving
+        while the caller awaits something else) closes the stream, which records the
+        outcome. Recording runs as a task of its own, so a surface can send the last of the
+        text before it waits for ``finished()`` (the ``done`` frame needs the stored message).
+        """
+        return aclosing(self._deltas())
+
+    async def text(self) -> str:
+        """The whole reply (non-streaming surfaces)."""
+        async with self.deltas() as pieces:
+            return "".join([piece async for piece in pieces])
+
+    async def _deltas(self) -> AsyncGenerator[str, None]:
         if self._stream is None:
             raise RuntimeError("ChatRun.start() must be awaited first.")
         error: BaseException | None = None
@@ -188,7 +241,21 @@ class ChatRun:
             raise
         finally:
             await self._close_upstream()
-            await self._finish(error)
+            # Its own task: neither the client's cancellation nor a slow database holds
+            # the caller here, and the record lands either way.
+            self._recording = asyncio.ensure_future(self._finish(error))
+
+    @property
+    def ended(self) -> bool:
+        """Whether the run has ended and its outcome is recorded or being recorded."""
+        return self.outcome is not None or self._recording is not None
+
+    async def finished(self) -> "ChatOutcome":
+        """The recorded outcome, once ``deltas()`` has ended."""
+        if self._recording is not None:
+            await asyncio.shield(self._recording)
+        assert self.outcome is not None, "deltas() must have run to its end"
+        return self.outcome
 
     async def _next_text(self) -> str | None:
         """The next non-empty piece of text, or None at the end of the stream."""
@@ -217,10 +284,18 @@ class ChatRun:
             return
         self._finished = True
         # Shielded: the client may be gone (its task cancelled), the record must still land.
-        await asyncio.shield(sync_to_async(self._record)(error))
+        # Any pool thread will do (thread_sensitive=False): one shared thread would queue
+        # every connection's records behind each other.
+        await asyncio.shield(sync_to_async(self._record, thread_sensitive=False)(error))
 
     def _record(self, error: BaseException | None) -> None:
         close_old_connections()
+        try:
+            self._store(error)
+        finally:
+            close_old_connections()
+
+    def _store(self, error: BaseException | None) -> None:
         prepared, text = self.prepared, "".join(self._pieces)
         usage = self._upstream_usage
         completion_tokens = usage.completion_tokens if usage else count_tokens(text)

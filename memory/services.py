@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -133,8 +134,13 @@ def message_create(
     name: str = "",
     external_id: str | None = None,
     created_at: datetime | None = None,
+    embedding: np.ndarray | None = None,
 ) -> Message:
-    """Store one message at once (the chat path), then schedule its background work."""
+    """Store one message at once (the chat path), then schedule its background work.
+
+    ``embedding``: the vector of ``message_embedding_text(name, content)`` when the caller
+    has computed it already (chat embeds the message once, for search and storage).
+    """
     item = MessageInput(
         thread_external_id=thread.external_id,
         role=role,
@@ -143,11 +149,15 @@ def message_create(
         external_id=external_id,
         created_at=created_at,
     )
-    return _messages_insert(end_user=thread.end_user, rows=[(thread, item)])[0]
+    vectors = None if embedding is None else np.asarray([embedding], dtype=np.float32)
+    return _messages_insert(end_user=thread.end_user, rows=[(thread, item)], vectors=vectors)[0]
 
 
 def _messages_insert(
-    *, end_user: EndUser, rows: Sequence[tuple[Thread, MessageInput]]
+    *,
+    end_user: EndUser,
+    rows: Sequence[tuple[Thread, MessageInput]],
+    vectors: np.ndarray | None = None,
 ) -> list[Message]:
     if not rows:
         return []
@@ -167,7 +177,8 @@ def _messages_insert(
         )
         embedded.append(message_embedding_text(name=item.name, content=item.content))
         previous[thread.id] = item
-    vectors = embed_texts(embedded)
+    if vectors is None:
+        vectors = embed_texts(embedded)
     now = timezone.now()
     with transaction.atomic():
         next_position = _lock_threads_for_append({thread.id for thread, _ in rows})
@@ -277,8 +288,21 @@ def _jobs_for_new_messages(*, end_user: EndUser, created: Sequence[Message]) -> 
     # Keys name new messages, so they cannot collide; a plain insert returns the ids.
     jobs = OutboxJob.objects.bulk_create(jobs)
     job_ids = [job.pk for job in jobs]
-    transaction.on_commit(lambda: outbox_dispatch(job_ids=job_ids, marked=True))
+    transaction.on_commit(lambda: _dispatch_after_commit(job_ids))
     return jobs
+
+
+# Publishing to the broker takes a few milliseconds that a chat request would otherwise spend
+# before its first token; a thread does it instead. Jobs are durable rows either way: one
+# that never reaches the broker is picked up by the sweeper.
+_publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="infyn-outbox")
+
+
+def _dispatch_after_commit(job_ids: list[int]) -> None:
+    if settings.MEMORY_BACKGROUND_JOBS == "celery":
+        _publisher.submit(outbox_dispatch, job_ids=job_ids, marked=True)
+    else:
+        outbox_dispatch(job_ids=job_ids, marked=True)
 
 
 # --- outbox ---------------------------------------------------------------------------------

@@ -171,6 +171,10 @@ def end_user_get_or_create(
     return end_user, created
 
 
+def thread_create(*, end_user: EndUser, external_id: str, title: str = "") -> Thread:
+    return Thread.objects.create(end_user=end_user, external_id=external_id, title=title)
+
+
 def thread_get_or_create(
     *, end_user: EndUser, external_id: str, title: str = ""
 ) -> tuple[Thread, bool]:

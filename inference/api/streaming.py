@@ -67,10 +67,11 @@ async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponse
     }
     if not options["stream"]:
         try:
-            text = "".join([piece async for piece in run.deltas()])
+            text = await run.text()
         except BackendError as exc:
+            await run.finished()  # the partial reply and the usage record are stored
             return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
-        outcome = _outcome(run)
+        outcome = await run.finished()
         body = {
             **header,
             "object": "chat.completion",
@@ -95,13 +96,15 @@ async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponse
     async def events() -> AsyncIterator[bytes]:
         yield _sse(chunk({"role": "assistant", "content": ""}))
         try:
-            async for piece in run.deltas():
-                yield _sse(chunk({"content": piece}))
+            async with run.deltas() as pieces:
+                async for piece in pieces:
+                    yield _sse(chunk({"content": piece}))
         except BackendError as exc:
             # Headers are sent: the error travels as an event, as OpenAI's own streams do.
             yield _sse(error_body(exc.code, exc.message))
+            await run.finished()
             return
-        outcome = _outcome(run)
+        outcome = await run.finished()
         final = chunk({}, outcome.finish_reason)
         final["infyn"] = _infyn(run, outcome)
         yield _sse(final)
@@ -123,10 +126,11 @@ async def chat(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
     """infyn's own shape: a JSON reply, or SSE events carrying the websocket's frames."""
     if not options["stream"]:
         try:
-            text = "".join([piece async for piece in run.deltas()])
+            text = await run.text()
         except BackendError as exc:
+            await run.finished()  # the partial reply and the usage record are stored
             return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
-        outcome = _outcome(run)
+        outcome = await run.finished()
         done = done_frame(run.prepared, outcome, run.backend.model)
         return JsonResponse(
             {
@@ -143,16 +147,13 @@ async def chat(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
     async def events() -> AsyncIterator[bytes]:
         yield _sse(start_frame(run.prepared))
         try:
-            async for piece in run.deltas():
-                yield _sse(token_frame(piece))
+            async with run.deltas() as pieces:
+                async for piece in pieces:
+                    yield _sse(token_frame(piece))
         except BackendError as exc:
             yield _sse(error_frame(exc.code, exc.message))
+            await run.finished()
             return
-        yield _sse(done_frame(run.prepared, _outcome(run), run.backend.model))
+        yield _sse(done_frame(run.prepared, await run.finished(), run.backend.model))
 
     return _event_stream(events(), run)
-
-
-def _outcome(run: ChatRun) -> ChatOutcome:
-    assert run.outcome is not None  # deltas() records it before it ends
-    return run.outcome

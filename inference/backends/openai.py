@@ -99,7 +99,8 @@ class OpenAIBackend:
                 finished = False
                 async for payload in _sse_payloads(response):
                     if payload is _DONE:
-                        return
+                        finished = True
+                        continue  # read to the end, so the connection goes back to the pool
                     finished = finished or _has_finish_reason(payload)
                     for event in _events(payload):
                         started = started or isinstance(event, TextDelta)
@@ -176,7 +177,7 @@ async def _sse_payloads(response: httpx.Response) -> AsyncIterator[dict[str, Any
         text, data = "\n".join(data), []
         if text == "[DONE]":
             yield _DONE
-            return
+            continue
         try:
             payload = json.loads(text)
         except ValueError as exc:
