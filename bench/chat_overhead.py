@@ -150,6 +150,10 @@ def main() -> None:
             "prepare_p50": round(statistics.median(r[0] for r in records), 2),
             "first_token_p50": round(statistics.median(r[1] for r in records if r[1]), 2),
         },
+        "mode": (
+            ("broker (REDIS_URL), " if os.environ.get("REDIS_URL") else "embedded, ")
+            + ("DEBUG off" if os.environ.get("DJANGO_DEBUG") == "false" else "DEBUG on")
+        ),
         "note": "one end user whose history grows by one exchange per round",
         "cpus": os.cpu_count(),
     }

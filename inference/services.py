@@ -15,12 +15,13 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import numpy as np
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection, transaction
 
@@ -103,19 +104,26 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
         thread, _ = thread_get_or_create(end_user=end_user, external_id=request.thread_external_id)
     else:  # a new thread with an id of our making: nothing to look up first
         thread = thread_create(end_user=end_user, external_id=uuid.uuid4().hex)
-    vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
+    # The context thread takes its snapshot while this one embeds the message.
     snapshot_taken = threading.Event()
+    vector_ready: Future[np.ndarray] = Future()
     context_future = _context_threads.submit(
         _context_from_snapshot,
         snapshot_taken,
+        vector_ready,
         end_user=end_user,
         thread=thread,
         new_message=request.content,
         system_prompt=request.system_prompt,
         model=model,
         max_completion_tokens=request.max_tokens,
-        query_vector=vector,
     )
+    try:
+        vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
+    except BaseException as exc:
+        vector_ready.set_exception(exc)
+        raise
+    vector_ready.set_result(vector)
     snapshot_taken.wait()
     user_message = message_create(
         thread=thread, role=Role.USER, content=request.content, embedding=vector
@@ -132,15 +140,17 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
     )
 
 
-def _context_from_snapshot(snapshot_taken: threading.Event, **build: Any) -> ContextResult:
+def _context_from_snapshot(
+    snapshot_taken: threading.Event, vector_ready: "Future[np.ndarray]", **build: Any
+) -> ContextResult:
     close_old_connections()
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("SELECT 1")  # the snapshot is taken by the first query
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT 1")
+                # (the snapshot is taken by the first query)
             snapshot_taken.set()
-            return context_build(**build)
+            return context_build(**build, query_vector=vector_ready.result())
     finally:
         snapshot_taken.set()  # never leave the caller waiting, even on an error
         close_old_connections()

@@ -7,6 +7,7 @@ channel layer and cache live in memory and background tasks run in-process.
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,8 @@ API_KEY_HASH_SECRET = env_str("INFYN_API_KEY_HASH_SECRET") or SECRET_KEY
 MAX_REQUEST_BYTES = env_int("INFYN_MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 API_RATE_LIMIT = env_str("INFYN_API_RATE_LIMIT") or "600/min"
+if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", API_RATE_LIMIT):
+    raise ImproperlyConfigured("INFYN_API_RATE_LIMIT must look like 600/min (N/s|min|hour|day).")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.ApiKeyAuthentication"],

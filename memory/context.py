@@ -93,11 +93,13 @@ def context_build(
         new_message = _truncate_middle(new_message, budget - fixed - MESSAGE_OVERHEAD_TOKENS - 8)
         new_cost = _cost(new_message)
         trimmed["new_message"] = 1
+    totals = history_totals(end_user)
     baseline = baseline_tokens(
         end_user=end_user,
         system_prompt=system_prompt,
         new_message=new_message,
         exclude_message_ids=exclude_message_ids,
+        totals=totals,
     )
     if baseline <= budget:
         # The whole history fits: send it as it is. Memory takes over once it no longer fits.
@@ -137,6 +139,7 @@ def context_build(
         k=settings.MEMORY_RETRIEVAL_K,
         thread=thread,
         query_vector=query_vector,
+        history_messages=totals[0],
     )
     sections: dict[str, list[str]] = {"facts": [], "summaries": [], "messages": []}
     tier_of = {"fact": "facts", "summary": "summaries", "message": "messages"}
@@ -274,27 +277,32 @@ def _recent_turns(thread: Thread, exclude: Sequence[int], limit: int) -> list[Me
     return list(reversed(rows))
 
 
+def history_totals(end_user: EndUser) -> tuple[int, int]:
+    """The end user's stored messages and their tokens, from the running totals kept on
+    insert (summing a long history on every request would not scale)."""
+    totals = dict(
+        TermStat.objects.filter(
+            end_user=end_user, lexeme__in=[TermStat.DOCUMENTS_LEXEME, TermStat.TOKENS_LEXEME]
+        ).values_list("lexeme", "document_count")
+    )
+    return totals.get(TermStat.DOCUMENTS_LEXEME, 0), totals.get(TermStat.TOKENS_LEXEME, 0)
+
+
 def baseline_tokens(
     *,
     end_user: EndUser,
     system_prompt: str,
     new_message: str,
     exclude_message_ids: Sequence[int] = (),
+    totals: tuple[int, int] | None = None,
 ) -> int:
     """What sending the end user's whole history would cost: the figure memory saves on.
 
     ``exclude_message_ids`` are stored messages that are the new message itself (chat
     stores the user's message before building its prompt), so it is not counted twice.
     """
-    # Running totals kept on insert: summing a long history on every request would not scale.
-    totals = dict(
-        TermStat.objects.filter(
-            end_user=end_user, lexeme__in=[TermStat.DOCUMENTS_LEXEME, TermStat.TOKENS_LEXEME]
-        ).values_list("lexeme", "document_count")
-    )
-    history = totals.get(TermStat.TOKENS_LEXEME, 0) + (
-        totals.get(TermStat.DOCUMENTS_LEXEME, 0) * MESSAGE_OVERHEAD_TOKENS
-    )
+    documents, tokens = totals if totals is not None else history_totals(end_user)
+    history = tokens + documents * MESSAGE_OVERHEAD_TOKENS
     if exclude_message_ids:
         stored = Message.objects.filter(end_user=end_user, pk__in=list(exclude_message_ids))
         history -= sum(

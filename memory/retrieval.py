@@ -137,11 +137,19 @@ def memories_search(
     weights: RankingWeights | None = None,
     query_vector: np.ndarray | None = None,
     now: datetime | None = None,
+    history_messages: int | None = None,
 ) -> list[ScoredMemory]:
-    """The end user's ``k`` most relevant memories for ``query``, best first."""
+    """The end user's ``k`` most relevant memories for ``query``, best first.
+
+    ``history_messages``: how many messages the end user has, when the caller knows.
+    """
     weights = weights or weights_for_vendor(end_user.vendor_id)
     statements = tier_statements(
-        end_user=end_user, query=query, weights=weights, query_vector=query_vector
+        end_user=end_user,
+        query=query,
+        weights=weights,
+        query_vector=query_vector,
+        history_messages=history_messages,
     )
     candidates: list[ScoredMemory] = []
     with search_transaction(weights) as cursor:
@@ -175,12 +183,14 @@ def tier_statements(
     query: str,
     weights: RankingWeights,
     query_vector: np.ndarray | None = None,
+    history_messages: int | None = None,
 ) -> dict[MemoryType, tuple[str, dict[str, Any]]]:
     """The SQL and parameters that gather and score each tier's candidates for ``query``."""
     plan = query_plan(query, speakers=speakers_list(end_user=end_user))
     vector = query_vector if query_vector is not None else embed_query(plan.embed_text)
     params = _query_params(end_user, plan, vector, weights)
-    use_index = history_size(end_user) >= FULL_TEXT_INDEX_FROM_MESSAGES
+    messages = history_messages if history_messages is not None else history_size(end_user)
+    use_index = messages >= FULL_TEXT_INDEX_FROM_MESSAGES
     return {tier: (_SQL[(tier, use_index)], params) for tier in ALL_TYPES}
 
 

@@ -308,3 +308,22 @@ def test_openapi_schema_and_docs_are_served() -> None:
     assert {"/v1/me", "/v1/users", "/v1/users/{external_id}"} <= set(paths)
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+@pytest.mark.redis
+def test_the_rate_limit_counts_in_redis_when_the_cache_is_redis(
+    vendor: Vendor, client_for: Callable[..., APIClient], redis_url: str
+) -> None:
+    from django.core.cache import caches
+
+    redis_cache = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+    with override_settings(CACHES=redis_cache, API_RATE_LIMIT="2/min"):
+        caches["default"].clear()
+        api = client_for(vendor)
+        statuses = [api.get("/v1/me").status_code for _ in range(3)]
+        counters = caches["default"]._cache.get_client().keys("*throttle:api_key:*")
+
+    assert statuses == [200, 200, 429]
+    assert len(counters) == 1
