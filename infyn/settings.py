@@ -178,8 +178,6 @@ if MEMORY_BACKGROUND_JOBS not in {"celery", "thread", "inline"}:
 if MEMORY_BACKGROUND_JOBS == "celery" and not REDIS_URL:
     raise ImproperlyConfigured("INFYN_BACKGROUND_JOBS=celery needs REDIS_URL (a broker).")
 CELERY_TASK_EAGER_PROPAGATES = True
-# Nothing reads task results; storing them would make every send subscribe to a result key.
-CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -6,12 +6,13 @@ from django.conf import settings
 from memory.services import outbox_jobs_run, outbox_sweep
 
 
+# Nothing reads their results; storing them would make every send subscribe to a result key.
 @shared_task(queue="memory", acks_late=True, ignore_result=True)
 def run_outbox_jobs_task(job_ids: list[int]) -> None:
     # Idempotent: a job runs only while pending, so a redelivered message does nothing twice.
     outbox_jobs_run(job_ids=job_ids)
 
 
-@shared_task(queue="maintenance")
+@shared_task(queue="maintenance", ignore_result=True)
 def sweep_outbox_task() -> int:
     return outbox_sweep(older_than_seconds=settings.MEMORY_OUTBOX_SWEEP_AFTER_SECONDS)
