@@ -195,34 +195,28 @@ def _whole_history_context(
 ) -> ContextResult | None:
     """The end user's entire history, when it fits the budget; None when it does not.
 
-    This thread's messages are the conversation's turns; other threads' are dated lines in
-    the memory message, as retrieved messages would be. Extracted facts and summaries are
-    left out (the history they came from is all there), except facts the vendor stated
-    directly, which no message holds.
+    Exactly what the baseline counts: every stored message as a turn, oldest first, across
+    threads. Extracted facts and summaries are left out (the history they came from is all
+    there), except facts the vendor stated directly, which no message holds.
     """
     history = list(
         Message.objects.filter(end_user=end_user)
         .exclude(pk__in=list(exclude_message_ids))
         .exclude(role=Role.SYSTEM)
         .order_by("created_at", "id")
-        .only("id", "thread_id", "role", "name", "content", "created_at")
+        .only("id", "thread_id", "role", "content", "created_at")
     )
     stated = list(
         Fact.objects.filter(end_user=end_user, valid_to__isnull=True, extractor=EXPLICIT_EXTRACTOR)
         .order_by("-importance", "id")
         .values_list("id", "text")
     )
-    turns = [m for m in history if m.thread_id == thread.pk]
-    elsewhere = [m for m in history if m.thread_id != thread.pk]
-    lines = [f"- {text}" for _id, text in stated] + [
-        f"- ({m.created_at.strftime('%d %b %Y')}) {m.name or m.role}: {m.content}"
-        for m in elsewhere
-    ]
+    lines = [f"- {text}" for _id, text in stated]
     messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
     if lines:
         header = "What you remember about this user (use it when relevant):"
         messages.append({"role": "system", "content": "\n".join([header, *lines])})
-    messages += [{"role": m.role, "content": m.content} for m in turns]
+    messages += [{"role": m.role, "content": m.content} for m in history]
     messages.append({"role": Role.USER, "content": new_message})
     token_count = sum(_cost(m["content"]) for m in messages)
     if token_count > budget:
@@ -235,8 +229,8 @@ def _whole_history_context(
         included={
             "facts": [fact_id for fact_id, _text in stated],
             "summaries": [],
-            "messages": [m.pk for m in elsewhere],
-            "recent": [m.pk for m in turns],
+            "messages": [m.pk for m in history if m.thread_id != thread.pk],
+            "recent": [m.pk for m in history if m.thread_id == thread.pk],
         },
         trimmed=trimmed,
         token_counter=token_counter_name(),

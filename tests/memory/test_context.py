@@ -1,10 +1,12 @@
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
 from memory.context import context_build
 from memory.tokens import count_tokens
 from tenants.models import EndUser, Thread
+from tests.memory.conftest import START
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,7 +97,7 @@ def test_a_history_that_fits_the_budget_is_sent_whole_with_stated_facts(
     from memory.services import fact_create_explicit
 
     say(end_user, ["I moved to Porto.", "Nice city!"], thread="old")
-    say(end_user, ["Any tips for dinner?"], thread="t")
+    say(end_user, ["Any tips for dinner?"], thread="t", start=START + timedelta(days=1))
     fact_create_explicit(
         end_user=end_user, text="Allergic to nuts.", category="attribute", importance=0.9
     )
@@ -104,15 +106,21 @@ def test_a_history_that_fits_the_budget_is_sent_whole_with_stated_facts(
     result = context_build(end_user=end_user, thread=thread, new_message="Something light?")
 
     assert result.whole_history
-    memory_block = result.messages[1]["content"]
-    assert "Allergic to nuts." in memory_block
-    assert "I moved to Porto." in memory_block
-    assert result.messages[2:] == [
-        {"role": "user", "content": "Any tips for dinner?"},
-        {"role": "user", "content": "Something light?"},
+    assert result.messages[1] == {
+        "role": "system",
+        "content": (
+            "What you remember about this user (use it when relevant):\n- Allergic to nuts."
+        ),
+    }
+    assert [m["content"] for m in result.messages[2:]] == [
+        "I moved to Porto.",
+        "Nice city!",
+        "Any tips for dinner?",
+        "Something light?",
     ]
-    # the same messages, only framed: within a few tokens of the full-history baseline
-    assert result.token_count <= result.baseline_tokens + 40
+    # exactly the full history, plus the one stated fact
+    facts_block = count_tokens(result.messages[1]["content"]) + 4
+    assert result.token_count == result.baseline_tokens + facts_block
 
 
 def test_memory_takes_over_once_the_history_outgrows_the_budget(
