@@ -58,6 +58,16 @@ def _openai_usage(outcome: ChatOutcome) -> dict[str, int]:
     }
 
 
+async def _collect(run: ChatRun) -> tuple[str, ChatOutcome] | JsonResponse:
+    """The whole reply and its outcome, or the error response when the backend failed."""
+    try:
+        text = await run.text()
+    except BackendError as exc:
+        await run.finished()  # the partial reply and the usage record are stored
+        return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+    return text, await run.finished()
+
+
 async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
     """OpenAI's response: one ``chat.completion`` object, or SSE ``chat.completion.chunk``s."""
     header = {
@@ -66,12 +76,10 @@ async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponse
         "model": run.backend.model,
     }
     if not options["stream"]:
-        try:
-            text = await run.text()
-        except BackendError as exc:
-            await run.finished()  # the partial reply and the usage record are stored
-            return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
-        outcome = await run.finished()
+        collected = await _collect(run)
+        if isinstance(collected, JsonResponse):
+            return collected
+        text, outcome = collected
         body = {
             **header,
             "object": "chat.completion",
@@ -125,12 +133,10 @@ async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponse
 async def chat(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
     """infyn's own shape: a JSON reply, or SSE events carrying the websocket's frames."""
     if not options["stream"]:
-        try:
-            text = await run.text()
-        except BackendError as exc:
-            await run.finished()  # the partial reply and the usage record are stored
-            return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
-        outcome = await run.finished()
+        collected = await _collect(run)
+        if isinstance(collected, JsonResponse):
+            return collected
+        text, outcome = collected
         done = done_frame(run.prepared, outcome, run.backend.model)
         return JsonResponse(
             {

@@ -12,7 +12,7 @@ from billing.models import UsageRecord, UsageStatus
 from infyn.asgi import application
 from memory.models import Message
 from tenants.models import ApiKey, Vendor
-from tenants.services import api_key_revoke
+from tenants.services import api_key_create, api_key_revoke
 from tenants.widget_tokens import widget_token_mint
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -30,9 +30,7 @@ def allowed_vendor(vendor: Vendor) -> Vendor:
 
 @sync_to_async
 def token_for(vendor: Vendor, user: str = "alice", **kwargs: Any) -> str:
-    api_key = ApiKey.objects.create(
-        vendor=vendor, name="w", prefix=f"p{vendor.pk.hex[:10]}{user[:4]}", hashed_key="x" * 64
-    )
+    api_key, _raw = api_key_create(vendor=vendor, name="widget", actor="test")
     token, _expires = widget_token_mint(api_key=api_key, end_user_external_id=user, **kwargs)
     return token
 
@@ -55,6 +53,17 @@ async def frames_until(communicator: WebsocketCommunicator, kind: str) -> list[d
         frames.append(frame)
         if frame["type"] in {kind, "error"}:
             return frames
+
+
+async def slow_reply_started(vendor: Vendor, fake_llm: FakeOpenAI) -> WebsocketCommunicator:
+    """A connection whose reply (50 words, 0.1 s apart) has started streaming."""
+    fake_llm.default_reply = " ".join(["slow"] * 50)
+    fake_llm.token_delay = 0.1
+    ws = await connect(await token_for(vendor))
+    await ws.receive_json_from()
+    await ws.send_json_to({"type": "message", "content": "Talk slowly"})
+    await frames_until(ws, "token")
+    return ws
 
 
 async def test_a_chat_streams_tokens_then_done_with_usage_and_memory(
@@ -171,12 +180,7 @@ async def test_another_vendors_token_for_the_same_user_id_sees_nothing_of_the_fi
 async def test_cancel_stops_the_generation_and_the_upstream_request(
     allowed_vendor: Vendor, fake_llm: FakeOpenAI
 ) -> None:
-    fake_llm.default_reply = " ".join(["slow"] * 50)
-    fake_llm.token_delay = 0.1
-    ws = await connect(await token_for(allowed_vendor))
-    await ws.receive_json_from()
-    await ws.send_json_to({"type": "message", "content": "Talk slowly"})
-    await frames_until(ws, "token")
+    ws = await slow_reply_started(allowed_vendor, fake_llm)
 
     await ws.send_json_to({"type": "cancel"})
     frames = await frames_until(ws, "done")
@@ -195,12 +199,7 @@ async def test_cancel_stops_the_generation_and_the_upstream_request(
 async def test_disconnecting_mid_stream_closes_the_upstream_request(
     allowed_vendor: Vendor, fake_llm: FakeOpenAI
 ) -> None:
-    fake_llm.default_reply = " ".join(["slow"] * 50)
-    fake_llm.token_delay = 0.1
-    ws = await connect(await token_for(allowed_vendor))
-    await ws.receive_json_from()
-    await ws.send_json_to({"type": "message", "content": "Talk slowly"})
-    await frames_until(ws, "token")
+    ws = await slow_reply_started(allowed_vendor, fake_llm)
 
     await ws.disconnect()
 
