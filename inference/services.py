@@ -195,7 +195,7 @@ class ChatRun:
     _pieces: list[str] = field(default_factory=list)
     _upstream_usage: UpstreamUsage | None = None
     _first_token_at: float | None = None
-    _finished: bool = False
+    _record_started: bool = False
     _recording: "asyncio.Future[None] | None" = None
 
     async def start(self) -> None:
@@ -290,9 +290,9 @@ class ChatRun:
                 logger.debug("chat: closing the upstream stream failed", exc_info=True)
 
     async def _finish(self, error: BaseException | None) -> None:
-        if self._finished:
+        if self._record_started:
             return
-        self._finished = True
+        self._record_started = True
         # Shielded: the client may be gone (its task cancelled), the record must still land.
         # Any pool thread will do (thread_sensitive=False): one shared thread would queue
         # every connection's records behind each other.
