@@ -55,9 +55,14 @@ def _principal(request: Request) -> ApiKeyPrincipal:
     return principal
 
 
-def _started(request: Request) -> float | None:
+def _prepare(request: Request, chat_request: ChatRequest) -> PreparedChat:
+    """Store the message and build the context, timed from the request's arrival."""
     started = getattr(request._request, "infyn_started", None)
-    return started if isinstance(started, float) else None
+    return chat_prepare(
+        request=chat_request,
+        model=chat_backend().model,
+        started=started if isinstance(started, float) else None,
+    )
 
 
 class ChatCompletionsApi(APIView):
@@ -98,9 +103,7 @@ class ChatCompletionsApi(APIView):
             stop=data.get("stop") or (),
             seed=data.get("seed"),
         )
-        prepared = chat_prepare(
-            request=chat_request, model=chat_backend().model, started=_started(request)
-        )
+        prepared = _prepare(request, chat_request)
         include_usage = bool(data.get("stream_options", {}).get("include_usage"))
         return PreparedChatResponse(
             prepared, {"stream": data["stream"], "include_usage": include_usage}
@@ -130,10 +133,7 @@ class ChatApi(APIView):
             max_tokens=streaming.max_tokens(data),
             temperature=data.get("temperature", 0.7),
         )
-        prepared = chat_prepare(
-            request=chat_request, model=chat_backend().model, started=_started(request)
-        )
-        return PreparedChatResponse(prepared, {"stream": data["stream"]})
+        return PreparedChatResponse(_prepare(request, chat_request), {"stream": data["stream"]})
 
 
 class WidgetTokenCreateApi(APIView):
