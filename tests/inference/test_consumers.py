@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.test import override_settings
 
 from billing.models import UsageRecord, UsageStatus
 from infyn.asgi import application
@@ -265,3 +266,22 @@ async def test_a_backend_that_is_down_gives_an_error_frame_and_keeps_the_message
     assert frames[-1]["error"]["code"] == "backend_unavailable"
     assert await sync_to_async(Message.objects.filter(role="user", content="Hello?").exists)()
     await ws.disconnect()
+
+
+async def test_a_reply_piling_up_unsent_past_the_cap_closes_the_connection(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.default_reply = " ".join(["word"] * 400)  # about 2,000 bytes
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+
+    # frames go out at most every 10 s, so after the first the text waits, past 1 KiB
+    with override_settings(WS_FLUSH_INTERVAL_MS=10_000, WS_MAX_UNSENT_BYTES=1024):
+        await ws.send_json_to({"type": "message", "content": "Say word a lot."})
+        frames = await frames_until(ws, "done")
+        closed = await ws.receive_output(timeout=5)
+
+    assert frames[-1]["error"]["code"] == "slow_client"
+    assert closed == {"type": "websocket.close", "code": 4408}
+    record = await sync_to_async(UsageRecord.objects.get)()
+    assert record.status == UsageStatus.CANCELLED
