@@ -175,18 +175,9 @@ def _loaded_model() -> Any:
     return _model
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def _generation_thread() -> ThreadPoolExecutor:
-    """The process's one generation thread; its queue holds the requests waiting their turn."""
-    global _executor
-    if _executor is None:
-        with _executor_lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-llm")
-    return _executor
+# The process's one generation thread (started on first use); its queue holds the requests
+# waiting their turn.
+_generation_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-llm")
 
 
 @dataclass(frozen=True)
@@ -362,7 +353,7 @@ class LocalBackend:
                 job.stop.set()
 
         job = _Job(request=request, emit=emit)
-        future = _generation_thread().submit(_generate, job)
+        future = _generation_thread.submit(_generate, job)
         started = False
         try:
             while True:
