@@ -306,7 +306,12 @@ def clear_previous_load() -> None:
             "This database holds other vendors' data; point INFYN_DATA_DIR at a data directory "
             "of its own (default var/bench-latency)."
         )
+    from memory.indexes import own_indexes_existing
+
     with connection.cursor() as cursor:
+        # The previous big end user's own indexes would be rebuilt, empty, with the rest.
+        for name in own_indexes_existing():
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
         cursor.execute(
             "TRUNCATE memory_summary, memory_fact, memory_termstat, memory_outboxjob, "
             "memory_message RESTART IDENTITY CASCADE"
@@ -707,6 +712,27 @@ def term_stats_rebuild(conn: psycopg.Connection[Any]) -> None:
 # --- measuring ------------------------------------------------------------------------------
 
 
+def own_indexes_apply(*, enabled: bool) -> dict[str, Any]:
+    """Build the own indexes the periodic task would build (memory.indexes), or drop them."""
+    from memory.indexes import own_indexes_existing, own_indexes_sync
+
+    started = time.perf_counter()
+    if enabled:
+        report = own_indexes_sync(on_step=lambda what, _steps: log(what))
+        names = sorted(name for name, valid in own_indexes_existing().items() if valid)
+        log(f"own indexes: {len(report.created)} built in {time.perf_counter() - started:.0f} s")
+        return {
+            "enabled": True,
+            "indexes": names,
+            "built_now": report.created,
+            "build_s": round(time.perf_counter() - started, 1),
+        }
+    with connection.cursor() as cursor:
+        for name in own_indexes_existing():
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+    return {"enabled": False, "indexes": []}
+
+
 def summary_ms(values: Sequence[float]) -> dict[str, float]:
     data = np.asarray(values) * 1000.0
     return {
@@ -728,27 +754,36 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def tier_timings(end_user: EndUser, query: str) -> dict[str, float]:
-    """The time of each tier's statement alone, as memories_search runs them."""
-    from memory.retrieval import default_weights, search_transaction, tier_statements
+    """The time of the search statement (all tiers, as memories_search runs it) and of each
+    tier's part alone, run right after the search, so on cached pages: a floor."""
+    from memory.retrieval import (
+        ALL_TYPES,
+        default_weights,
+        search_params,
+        search_sql,
+        search_transaction,
+    )
 
     weights = default_weights()
-    statements = tier_statements(end_user=end_user, query=query, weights=weights)
+    params = search_params(end_user=end_user, query=query, weights=weights)
     result: dict[str, float] = {}
-    with search_transaction(weights) as cursor:
-        for tier, (sql, params) in statements.items():
+    with search_transaction(weights, end_user=end_user) as (cursor, messages):
+        for label, types in (("all", ALL_TYPES), *((tier, (tier,)) for tier in ALL_TYPES)):
+            sql = search_sql(types, history_messages=messages)
             started = time.perf_counter()
             cursor.execute(sql, params)
             cursor.fetchall()
-            result[tier] = time.perf_counter() - started
+            result[label] = time.perf_counter() - started
     return result
 
 
 def explain_message_tier(end_user: EndUser, query: str) -> str:
-    from memory.retrieval import default_weights, search_transaction, tier_statements
+    from memory.retrieval import default_weights, search_params, search_sql, search_transaction
 
     weights = default_weights()
-    sql, params = tier_statements(end_user=end_user, query=query, weights=weights)["message"]
-    with search_transaction(weights) as cursor:
+    params = search_params(end_user=end_user, query=query, weights=weights)
+    with search_transaction(weights, end_user=end_user) as (cursor, messages):
+        sql = search_sql(("message",), history_messages=messages)
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
         return "\n".join(row[0] for row in cursor.fetchall())
 
@@ -767,7 +802,7 @@ def measure_user(
     search: list[float] = []
     build: list[float] = []
     embedding: list[float] = []
-    tiers: dict[str, list[float]] = {"fact": [], "summary": [], "message": []}
+    tiers: dict[str, list[float]] = {"all": [], "fact": [], "summary": [], "message": []}
     # A question's first statement reads index and heap pages that later ones find cached,
     # so context building runs on another question (half the list away) than the search it
     # follows; each question is searched once and built once, both times "fresh". The
@@ -903,6 +938,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--nice", type=int, default=10, help="niceness of the load phase")
     parser.add_argument("--maintenance-work-mem", default="2GB")
+    parser.add_argument(
+        "--own-indexes",
+        choices=("on", "off"),
+        default="on",
+        help="build the big end user's own partial indexes first, as the periodic task does "
+        "in production (on), or drop them to measure the shared indexes alone (off)",
+    )
     args = parser.parse_args()
     if os.environ.get("DATABASE_URL"):
         raise SystemExit("Unset DATABASE_URL: this benchmark uses an embedded database of its own.")
@@ -928,7 +970,9 @@ def main() -> None:
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit("loading failed")
         connections.close_all()
+    own_indexes = own_indexes_apply(enabled=args.own_indexes == "on")
     result = measure(args)
+    result["own_indexes"] = own_indexes
     print_table(result)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

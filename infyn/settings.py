@@ -188,6 +188,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_BEAT_SCHEDULE = {
     "sweep-memory-outbox": {"task": "memory.tasks.sweep_outbox_task", "schedule": 60.0},
+    "sync-own-indexes": {"task": "memory.tasks.own_indexes_sync_task", "schedule": 600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -250,6 +251,15 @@ if EMBEDDING_BACKEND not in ("onnx", "torch"):
     raise ImproperlyConfigured("INFYN_EMBEDDING_BACKEND must be 'onnx' or 'torch'.")
 MEMORY_SUMMARY_WINDOW = env_int("INFYN_SUMMARY_WINDOW", 20, minimum=2)
 MEMORY_OUTBOX_SWEEP_AFTER_SECONDS = env_int("INFYN_OUTBOX_SWEEP_AFTER_SECONDS", 300, minimum=1)
+# End users with at least this many messages get partial indexes of their own
+# (memory.indexes), built by a periodic task or `manage.py memory_own_indexes`.
+MEMORY_OWN_INDEX_FROM_MESSAGES = env_int("INFYN_OWN_INDEX_FROM_MESSAGES", 20_000, minimum=100)
+# Memory for building them: an HNSW build that fits is several times faster.
+MEMORY_OWN_INDEX_MAINTENANCE_WORK_MEM = env_str("INFYN_OWN_INDEX_MAINTENANCE_WORK_MEM") or "1GB"
+if not re.fullmatch(r"\d+(kB|MB|GB)", MEMORY_OWN_INDEX_MAINTENANCE_WORK_MEM):
+    raise ImproperlyConfigured(
+        "INFYN_OWN_INDEX_MAINTENANCE_WORK_MEM must be a size such as 512MB or 1GB."
+    )
 # Ranking weights (memory.retrieval.RankingWeights) as a JSON object, e.g.
 # {"recency": 0.1}; unnamed weights keep their defaults, and vendors may override any.
 try:

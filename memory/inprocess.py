@@ -4,12 +4,14 @@ Without Redis there is no Celery worker. Running each job inline at commit would
 chat request wait for fact extraction and summaries, so jobs go to one daemon thread per
 process instead, which does what a worker and beat would: it runs batches from the durable
 outbox, and now and then re-runs jobs left pending (by a crash, or by a process that
-exited with work queued), exactly as the beat sweeper does in production.
+exited with work queued), exactly as the beat sweeper does in production. While idle, it also
+builds the partial indexes of end users with long histories, as beat's own-index sync does.
 """
 
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -18,6 +20,7 @@ from django.db import close_old_connections
 logger = logging.getLogger(__name__)
 
 _SWEEP_EVERY_SECONDS = 60.0
+_OWN_INDEXES_EVERY_SECONDS = 600.0
 
 _queue: "queue.Queue[list[int]]" = queue.Queue()
 _thread: threading.Thread | None = None
@@ -60,11 +63,15 @@ def _ensure_started() -> None:
 def _run() -> None:
     from memory.services import outbox_jobs_run
 
+    last_own_indexes = time.monotonic()
     while True:
         try:
             job_ids = _queue.get(timeout=_SWEEP_EVERY_SECONDS)
         except queue.Empty:
             _sweep()
+            if time.monotonic() - last_own_indexes >= _OWN_INDEXES_EVERY_SECONDS:
+                _own_indexes_sync()
+                last_own_indexes = time.monotonic()
             continue
         try:
             close_old_connections()
@@ -85,5 +92,17 @@ def _sweep() -> None:
         outbox_sweep(older_than_seconds=settings.MEMORY_OUTBOX_SWEEP_AFTER_SECONDS)
     except Exception:
         logger.exception("memory: in-process outbox sweep failed")
+    finally:
+        close_old_connections()
+
+
+def _own_indexes_sync() -> None:
+    from memory.indexes import own_indexes_sync
+
+    try:
+        close_old_connections()
+        own_indexes_sync()
+    except Exception:
+        logger.exception("memory: in-process own-index sync failed")
     finally:
         close_old_connections()

@@ -1,10 +1,10 @@
 """Hybrid retrieval over the three memory tiers, for one end user.
 
-Candidates come from PostgreSQL in one statement per tier: the nearest embeddings (HNSW,
-cosine, with pgvector's iterative scan so the end-user filter never starves the result)
-and the best full-text matches (GIN; any query term may match, weighted by its IDF among
-the end user's own messages), then, for messages, the turns right before and after each.
-Every candidate is scored:
+Candidates come from PostgreSQL in one statement with a part per tier: the nearest
+embeddings (HNSW, cosine, with pgvector's iterative scan so the end-user filter never
+starves the result) and the best full-text matches (GIN; any query term may match, weighted
+by its IDF among the end user's own messages), then, for messages, the turns right before
+and after each. Every candidate is scored, in the statement:
 
     base  = w_similarity * cosine + w_lexical * idf_match + w_date * date_match
     score = base
@@ -18,12 +18,12 @@ Weighted score fusion beat reciprocal rank fusion on LoCoMo (docs/benchmarks.md)
 component is returned with each result, so a ranking can be explained.
 """
 
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
 
@@ -144,64 +144,91 @@ def memories_search(
     ``history_messages``: how many messages the end user has, when the caller knows.
     """
     weights = weights or weights_for_vendor(end_user.vendor_id)
-    statements = tier_statements(
+    sql_types = _tier_order(types)
+    # Embedding is CPU work: done before the transaction opens, not inside it.
+    params = search_params(
         end_user=end_user,
         query=query,
         weights=weights,
         query_vector=query_vector,
-        history_messages=history_messages,
+        thread=thread,
+        now=now,
+        keep=k * KEEP_PER_TIER_FACTOR,
     )
-    candidates: list[ScoredMemory] = []
-    with search_transaction(weights) as cursor:
-        for memory_type in types:
-            sql, params = statements[memory_type]
-            cursor.execute(sql, params)
-            candidates += [_row_to_memory(memory_type, row) for row in cursor.fetchall()]
-    _finish_scores(candidates, weights=weights, thread=thread, now=now or timezone.now())
+    with search_transaction(weights, end_user=end_user) as (cursor, stored_messages):
+        messages = history_messages if history_messages is not None else stored_messages
+        cursor.execute(search_sql(sql_types, history_messages=messages), params)
+        candidates = [_row_to_memory(row) for row in cursor.fetchall()]
     candidates.sort(key=lambda item: item.score, reverse=True)
     return _drop_near_duplicates(candidates, weights.duplicate_ratio, k)
 
 
 @contextmanager
-def search_transaction(weights: RankingWeights) -> Iterator[Any]:
-    """A cursor in a transaction with the settings the search statements need."""
+def search_transaction(weights: RankingWeights, *, end_user: EndUser) -> Iterator[tuple[Any, int]]:
+    """A cursor in a transaction with the settings the search statement needs, and how many
+    messages the end user has (from the running totals), both in one round trip.
+
+    Filtered HNSW scans keep going until enough rows pass the end-user filter; enough
+    work_mem keeps full-text bitmaps exact instead of rechecking pages.
+    """
     ef_search = max(40, int(weights.candidates))
     with transaction.atomic(), connection.cursor() as cursor:
-        # One round trip. Filtered HNSW scans keep going until enough rows pass the end-user
-        # filter; enough work_mem keeps full-text bitmaps exact instead of rechecking pages.
         cursor.execute(
-            "SET LOCAL hnsw.iterative_scan = 'relaxed_order'; "
-            f"SET LOCAL hnsw.ef_search = {ef_search}; "
-            "SET LOCAL work_mem = '64MB'"
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', %(ef_search)s, true), "
+            "set_config('work_mem', '64MB', true), "
+            "(SELECT document_count FROM memory_termstat "
+            " WHERE end_user_id = %(end_user)s AND lexeme = %(documents)s)",
+            {
+                "ef_search": str(ef_search),
+                "end_user": end_user.pk,
+                "documents": TermStat.DOCUMENTS_LEXEME,
+            },
         )
-        yield cursor
+        row = cursor.fetchone()
+        yield cursor, int(row[3] or 0)
 
 
-def tier_statements(
+# Each tier returns only its best k * this many candidates, fully scored, so a search does
+# not ship and parse hundreds of rows to keep ten; the spare ones cover the near-duplicates
+# that the final cut drops.
+KEEP_PER_TIER_FACTOR = 2
+
+
+def _tier_order(types: Sequence[MemoryType]) -> tuple[MemoryType, ...]:
+    unknown = set(types) - set(ALL_TYPES)
+    if unknown:
+        raise ValueError(f"Unknown memory types: {', '.join(sorted(unknown))}")
+    if not types:
+        raise ValueError("At least one memory type is needed.")
+    return tuple(tier for tier in ALL_TYPES if tier in types)
+
+
+def search_sql(types: Sequence[MemoryType], *, history_messages: int) -> str:
+    """The statement that gathers and scores the candidates of each tier in ``types``: the
+    ``keep`` best of each, each row led by its tier's name (parameters: search_params)."""
+    use_index = history_messages >= FULL_TEXT_INDEX_FROM_MESSAGES
+    return _search_sql(_tier_order(types), use_index)
+
+
+def search_params(
     *,
     end_user: EndUser,
     query: str,
     weights: RankingWeights,
     query_vector: np.ndarray | None = None,
-    history_messages: int | None = None,
-) -> dict[MemoryType, tuple[str, dict[str, Any]]]:
-    """The SQL and parameters that gather and score each tier's candidates for ``query``."""
+    thread: Thread | None = None,
+    now: datetime | None = None,
+    keep: int = 10 * KEEP_PER_TIER_FACTOR,
+) -> dict[str, Any]:
+    """The search statement's parameters for ``query``, embedding it unless given."""
     plan = query_plan(query, speakers=speakers_list(end_user=end_user))
     vector = query_vector if query_vector is not None else embed_query(plan.embed_text)
-    params = _query_params(end_user, plan, vector, weights)
-    messages = history_messages if history_messages is not None else history_size(end_user)
-    use_index = messages >= FULL_TEXT_INDEX_FROM_MESSAGES
-    return {tier: (_SQL[(tier, use_index)], params) for tier in ALL_TYPES}
-
-
-def history_size(end_user: EndUser) -> int:
-    """How many messages the end user has, from the running totals."""
-    count = (
-        TermStat.objects.filter(end_user=end_user, lexeme=TermStat.DOCUMENTS_LEXEME)
-        .values_list("document_count", flat=True)
-        .first()
-    )
-    return count or 0
+    return _query_params(end_user, plan, vector, weights) | {
+        "thread": thread.pk if thread is not None else None,
+        "now": now or timezone.now(),
+        "keep": keep,
+    }
 
 
 def _query_params(
@@ -220,6 +247,17 @@ def _query_params(
         "w_similarity": weights.similarity,
         "w_lexical": weights.lexical,
         "w_date": weights.date,
+        "w_neighbour": weights.neighbour,
+        "w_thread_context": weights.thread_context,
+        "w_speaker": weights.speaker,
+        "w_recency": weights.recency,
+        "w_thread": weights.thread,
+        "w_importance": weights.importance,
+        "w_mentions": weights.mentions,
+        "bias_fact": weights.fact_bias,
+        "bias_summary": weights.summary_bias,
+        "bias_message": 0.0,
+        "half_life_days": weights.half_life_days,
     }
 
 
@@ -263,7 +301,7 @@ def _date_match(column: str) -> str:
              ELSE 0.0 END"""
 
 
-def _candidates(table: str, where: str, *, use_full_text_index: bool) -> str:
+def _candidates(tier: str, table: str, where: str, *, use_full_text_index: bool) -> str:
     # The GIN index spans every end user: for a short history, a common word would match
     # rows across the whole table before the end-user filter applies. There, testing the
     # user's own rows one by one is far cheaper, and "IS TRUE" keeps the planner off GIN.
@@ -273,13 +311,13 @@ def _candidates(table: str, where: str, *, use_full_text_index: bool) -> str:
         else "(row.search_vector @@ any_term.q) IS TRUE"
     )
     return f"""
-    dense AS (
+    {tier}_dense AS (
         SELECT id FROM {table}
         WHERE end_user_id = %(end_user)s {where}
         ORDER BY embedding <=> %(vector)s::vector
         LIMIT %(limit)s
     ),
-    lexical AS (
+    {tier}_lexical AS (
         SELECT row.id FROM {table} row, any_term
         WHERE row.end_user_id = %(end_user)s {where}
           AND any_term.q IS NOT NULL AND {match}
@@ -287,8 +325,7 @@ def _candidates(table: str, where: str, *, use_full_text_index: bool) -> str:
                  row.id
         LIMIT %(limit)s
     ),
-    direct AS (SELECT id FROM dense UNION SELECT id FROM lexical)
-"""
+    {tier}_direct AS (SELECT id FROM {tier}_dense UNION SELECT id FROM {tier}_lexical)"""
 
 
 def _base(alias: str, time_column: str) -> str:
@@ -302,26 +339,37 @@ def _base(alias: str, time_column: str) -> str:
 _BASE_SCORE = "%(w_similarity)s * similarity + %(w_lexical)s * lexical + %(w_date)s * date_match"
 
 
-def _message_sql(*, use_full_text_index: bool) -> str:
-    return f"""
-WITH {_TERMS}, {_candidates("memory_message", "", use_full_text_index=use_full_text_index)},
+@dataclass(frozen=True)
+class _TierSql:
+    ctes: str  # the tier's common table expressions, after the shared _TERMS ones
+    select: str  # its candidates with their score components, as _TIER_COLUMNS
+
+
+def _message_sql(*, use_full_text_index: bool) -> _TierSql:
+    candidates = _candidates(
+        "message", "memory_message", "", use_full_text_index=use_full_text_index
+    )
+    ctes = f"""{candidates},
     -- the turns right before and after each direct candidate
-    widened AS (
+    message_widened AS (
         SELECT DISTINCT around.id
-        FROM direct
+        FROM message_direct direct
         JOIN memory_message hit ON hit.id = direct.id
         JOIN memory_message around
           ON around.thread_id = hit.thread_id
          AND around.position BETWEEN hit.position - 1 AND hit.position + 1
     ),
-    scored AS (
+    message_scored AS (
         SELECT m.id, m.thread_id, m.position, m.content, m.role, m.name, m.created_at,
                m.context_text,
                (%(speaker)s::text IS NULL OR m.name = %(speaker)s) AS speaker_match,
                {_base("m", "created_at")}
-        FROM widened JOIN memory_message m ON m.id = widened.id
+        FROM message_widened widened JOIN memory_message m ON m.id = widened.id
     ),
-    based AS (SELECT *, {_BASE_SCORE} AS base FROM scored)
+    -- Materialized: the window functions below read base several times per row, and an
+    -- inlined CTE would compute it (full-text subplan included) once per reference.
+    message_based AS MATERIALIZED (SELECT *, {_BASE_SCORE} AS base FROM message_scored)"""
+    select = """
 SELECT id, content, thread_id, created_at, ARRAY[id], 0.0, 1,
        similarity, lexical, date_match, base, speaker_match,
        greatest(
@@ -332,61 +380,106 @@ SELECT id, content, thread_id, created_at, ARRAY[id], 0.0, 1,
        coalesce(max(base) FILTER (WHERE speaker_match) OVER (PARTITION BY thread_id), 0)
            AS thread_context,
        role, name, context_text
-FROM based
-WINDOW w AS (PARTITION BY thread_id ORDER BY position)
-"""
+FROM message_based
+WINDOW w AS (PARTITION BY thread_id ORDER BY position)"""
+    return _TierSql(ctes=ctes, select=select)
 
 
-def _fact_sql(*, use_full_text_index: bool) -> str:
-    where = "AND valid_to IS NULL"
-    return f"""
-WITH {_TERMS}, {_candidates("memory_fact", where, use_full_text_index=use_full_text_index)},
-    scored AS (
+def _fact_sql(*, use_full_text_index: bool) -> _TierSql:
+    candidates = _candidates(
+        "fact", "memory_fact", "AND valid_to IS NULL", use_full_text_index=use_full_text_index
+    )
+    ctes = f"""{candidates},
+    fact_scored AS (
         SELECT f.id, f.text, f.first_seen_at, f.source_message_ids, f.importance,
                f.mention_count,
                (%(speaker)s::text IS NULL
                 OR lower(f.subject) = lower(%(speaker)s)
                 OR lower(f.subject) LIKE lower(%(speaker)s) || '''s %%') AS speaker_match,
                {_base("f", "first_seen_at")}
-        FROM direct JOIN memory_fact f ON f.id = direct.id
-    )
+        FROM fact_direct direct JOIN memory_fact f ON f.id = direct.id
+    )"""
+    select = f"""
 SELECT id, text, NULL::uuid, first_seen_at, source_message_ids, importance, mention_count,
        similarity, lexical, date_match, {_BASE_SCORE}, speaker_match, 0.0, 0.0, NULL, NULL, NULL
-FROM scored
-"""
+FROM fact_scored"""
+    return _TierSql(ctes=ctes, select=select)
 
 
-def _summary_sql(*, use_full_text_index: bool) -> str:
-    return f"""
-WITH {_TERMS}, {_candidates("memory_summary", "", use_full_text_index=use_full_text_index)},
-    scored AS (
+def _summary_sql(*, use_full_text_index: bool) -> _TierSql:
+    candidates = _candidates(
+        "summary", "memory_summary", "", use_full_text_index=use_full_text_index
+    )
+    ctes = f"""{candidates},
+    summary_scored AS (
         SELECT s.id, s.text, s.thread_id, s.created_at, s.source_message_ids,
                {_base("s", "created_at")}
-        FROM direct JOIN memory_summary s ON s.id = direct.id
-    )
+        FROM summary_direct direct JOIN memory_summary s ON s.id = direct.id
+    )"""
+    select = f"""
 SELECT id, text, thread_id, created_at, source_message_ids, 0.0, 1,
        similarity, lexical, date_match, {_BASE_SCORE}, TRUE, 0.0, 0.0, NULL, NULL, NULL
-FROM scored
-"""
+FROM summary_scored"""
+    return _TierSql(ctes=ctes, select=select)
 
 
-_BUILDERS: dict[MemoryType, Callable[..., str]] = {
+# The columns every tier's select yields, in order.
+_TIER_COLUMNS = (
+    "id, text, thread_id, created_at, sources, importance, mentions, similarity, lexical, "
+    "date_match, base, speaker_match, neighbour, thread_context, role, name, context"
+)
+
+
+def _ranked(tier: MemoryType, select: str) -> str:
+    """The final score of each of a tier's candidates (the formula in the module docstring),
+    and the ``keep`` best. Mentions saturate: the tenth counts as much as the hundredth."""
+    return f"""(
+SELECT '{tier}'::text AS tier, *, base
+       + %(w_neighbour)s * neighbour
+       + %(w_thread_context)s * thread_context
+       - %(w_speaker)s * (1 - speaker_match::int)
+       + %(w_recency)s * recency
+       + %(w_thread)s * same_thread
+       + %(w_importance)s * importance
+       + %(w_mentions)s * mention_boost
+       + %(bias_{tier})s AS score
+FROM (
+    SELECT tier.*,
+           power(0.5, greatest(0, extract(epoch FROM %(now)s - tier.created_at)::float8)
+                      / 86400.0 / %(half_life_days)s) AS recency,
+           coalesce(tier.thread_id = %(thread)s::uuid, false)::int AS same_thread,
+           least(1.0, ln(greatest(tier.mentions, 1)) / ln(10)) AS mention_boost
+    FROM ({select}) AS tier({_TIER_COLUMNS})
+) AS components
+ORDER BY score DESC, id
+LIMIT %(keep)s
+)"""
+
+
+_BUILDERS: dict[MemoryType, Callable[..., _TierSql]] = {
     "message": _message_sql,
     "fact": _fact_sql,
     "summary": _summary_sql,
 }
-# Statements by (tier, whether lexical candidates come through the GIN index).
-_SQL: dict[tuple[MemoryType, bool], str] = {
-    (tier, indexed): build(use_full_text_index=indexed)
-    for tier, build in _BUILDERS.items()
-    for indexed in (True, False)
-}
+
+
+@lru_cache(maxsize=32)
+def _search_sql(types: tuple[MemoryType, ...], use_full_text_index: bool) -> str:
+    """One statement for all the asked tiers: one round trip and one plan, and the query
+    terms' statistics looked up once for all of them."""
+    tiers = {tier: _BUILDERS[tier](use_full_text_index=use_full_text_index) for tier in types}
+    ctes = ",".join(tier_sql.ctes for tier_sql in tiers.values())
+    selects = "\nUNION ALL\n".join(_ranked(tier, sql.select) for tier, sql in tiers.items())
+    return f"WITH {_TERMS}, {ctes}\n{selects}"
+
+
 # Below this many messages an end user's rows are tested directly instead of through GIN.
 FULL_TEXT_INDEX_FROM_MESSAGES = 20_000
 
 
-def _row_to_memory(memory_type: MemoryType, row: Sequence[Any]) -> ScoredMemory:
+def _row_to_memory(row: Sequence[Any]) -> ScoredMemory:
     (
+        memory_type,
         row_id,
         text,
         thread_id,
@@ -404,6 +497,10 @@ def _row_to_memory(memory_type: MemoryType, row: Sequence[Any]) -> ScoredMemory:
         role,
         name,
         context,
+        recency,
+        same_thread,
+        mention_boost,
+        score,
     ) = row
     return ScoredMemory(
         type=memory_type,
@@ -425,34 +522,13 @@ def _row_to_memory(memory_type: MemoryType, row: Sequence[Any]) -> ScoredMemory:
             "thread_context": float(thread_context),
             "importance": float(importance),
             "mentions": float(mentions),
+            "recency": float(recency),
+            "same_thread": float(same_thread),
+            "mention_boost": float(mention_boost),
+            "score": float(score),
         },
+        score=float(score),
     )
-
-
-def _finish_scores(
-    items: Sequence[ScoredMemory], *, weights: RankingWeights, thread: Thread | None, now: datetime
-) -> None:
-    thread_id = str(thread.pk) if thread is not None else None
-    bias = {"fact": weights.fact_bias, "summary": weights.summary_bias, "message": 0.0}
-    for item in items:
-        c = item.components
-        age_days = max(0.0, (now - item.created_at).total_seconds() / 86400.0)
-        c["recency"] = 0.5 ** (age_days / weights.half_life_days)
-        c["same_thread"] = 1.0 if thread_id and item.thread_id == thread_id else 0.0
-        # Mentions saturate: the tenth mention counts as much as the hundredth.
-        c["mention_boost"] = min(1.0, math.log1p(c["mentions"] - 1) / math.log1p(9))
-        item.score = (
-            c["base"]
-            + weights.neighbour * c["neighbour"]
-            + weights.thread_context * c["thread_context"]
-            - weights.speaker * (1.0 - c["speaker_match"])
-            + weights.recency * c["recency"]
-            + weights.thread * c["same_thread"]
-            + weights.importance * c["importance"]
-            + weights.mentions * c["mention_boost"]
-            + bias[item.type]
-        )
-        c["score"] = item.score
 
 
 def _drop_near_duplicates(

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from memory.indexes import own_indexes_sync
 from memory.services import outbox_jobs_run, outbox_sweep
 
 
@@ -16,3 +17,9 @@ def run_outbox_jobs_task(job_ids: list[int]) -> None:
 @shared_task(queue="maintenance", ignore_result=True)
 def sweep_outbox_task() -> int:
     return outbox_sweep(older_than_seconds=settings.MEMORY_OUTBOX_SWEEP_AFTER_SECONDS)
+
+
+@shared_task(queue="maintenance", ignore_result=True)
+def own_indexes_sync_task() -> None:
+    # Skips when another sync holds the lock: a long build can outlast the beat interval.
+    own_indexes_sync()
