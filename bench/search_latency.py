@@ -791,6 +791,13 @@ def explain_message_tier(end_user: EndUser, query: str) -> str:
 def measure_user(
     end_user: EndUser, thread: Thread, questions: list[str], label: str
 ) -> dict[str, Any]:
+    """Search and context-build timings for one end user.
+
+    ``questions``: WARMUP questions, then the searched ones, then as many for context builds.
+    A question's first statement reads index and heap pages that later ones find cached, so
+    every timed search and context build gets a question of its own. The per-tier timings
+    run right after each search, on its (now cached) pages: a floor.
+    """
     from memory.context import context_build
     from memory.embeddings import embed_query
     from memory.retrieval import memories_search
@@ -798,18 +805,16 @@ def measure_user(
     for question in questions[:WARMUP]:
         memories_search(end_user=end_user, query=question, k=10)
         context_build(end_user=end_user, thread=thread, new_message=question)
-    measured = questions[WARMUP:]
+    count = (len(questions) - WARMUP) // 2
+    searched = questions[WARMUP : WARMUP + count]
+    built = questions[WARMUP + count : WARMUP + 2 * count]
     search: list[float] = []
     build: list[float] = []
     embedding: list[float] = []
     tiers: dict[str, list[float]] = {"all": [], "fact": [], "summary": [], "message": []}
-    # A question's first statement reads index and heap pages that later ones find cached,
-    # so context building runs on another question (half the list away) than the search it
-    # follows; each question is searched once and built once, both times "fresh". The
-    # per-tier timings run right after the search, on its (now cached) pages: a floor.
-    half = len(measured) // 2
-    for index, question in enumerate(tqdm(measured, desc=f"measure {label}", unit="query")):
-        other = measured[(index + half) % len(measured)]
+    for question, other in tqdm(
+        list(zip(searched, built, strict=True)), desc=f"measure {label}", unit="query"
+    ):
         embedding.append(timed(lambda q=question: embed_query(q)))
         search.append(timed(lambda q=question: memories_search(end_user=end_user, query=q, k=10)))
         for tier, seconds in tier_timings(end_user, question).items():
@@ -870,10 +875,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     big = EndUser.objects.get(vendor=vendor, external_id="user-0000")
     small = EndUser.objects.get(vendor=vendor, external_id=f"user-{args.end_users // 2:04d}")
     rng = np.random.default_rng(args.seed)
-    questions = locomo_questions(LOCOMO)
-    rng.shuffle(questions)  # type: ignore[arg-type]
-    wanted = WARMUP + args.queries
-    questions = (questions * (wanted // len(questions) + 1))[:wanted]
+    pool = locomo_questions(LOCOMO)
+    rng.shuffle(pool)
+    per_round = WARMUP + 2 * args.queries
+    if per_round * args.rounds > len(pool):
+        raise SystemExit(
+            f"{args.rounds} rounds of {args.queries} queries need {per_round * args.rounds} "
+            f"distinct questions; the LoCoMo file has {len(pool)}."
+        )
     embed_texts(["load the model before timing anything"])
     result: dict[str, Any] = {
         "rows": row_counts(vendor, big, small),
@@ -887,11 +896,23 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     load_timings = Path(settings.DATA_DIR) / "load_timings.json"
     if load_timings.exists():
         result["load_s"] = {k: round(v, 1) for k, v in json.loads(load_timings.read_text()).items()}
-    per_user = {}
-    for label, user in (("big_user", big), ("small_user", small)):
-        thread = Thread.objects.filter(end_user=user).order_by("-created_at").first()
-        assert thread is not None
-        per_user[label] = measure_user(user, thread, questions, label)
+    # Every round asks new questions; the figures reported are the last round's. Earlier
+    # rounds stand for a server that has been answering this end user for a while.
+    rounds = []
+    for number in range(args.rounds):
+        questions = pool[number * per_round : (number + 1) * per_round]
+        per_user = {}
+        for label, user in (("big_user", big), ("small_user", small)):
+            thread = Thread.objects.filter(end_user=user).order_by("-created_at").first()
+            assert thread is not None
+            per_user[label] = measure_user(user, thread, questions, label)
+        rounds.append(
+            {
+                label: {key: data[key] for key in ("search", "context_build")}
+                for label, data in per_user.items()
+            }
+        )
+    result["rounds"] = rounds
     result["search_ms"] = {label: data["search"] for label, data in per_user.items()}
     result["context_build_ms"] = {label: data["context_build"] for label, data in per_user.items()}
     result["embedding_ms"] = {label: data["embedding"] for label, data in per_user.items()}
@@ -922,6 +943,16 @@ def print_table(result: dict[str, Any]) -> None:
                 f"{'sql ' + tier + ' (cached) / ' + user:<34}"
                 + "".join(f"{stats[s]:>9.1f}" for s in ("p50", "p95", "mean", "max"))
             )
+    for number, rounds in enumerate(result.get("rounds", []), start=1):
+        print(
+            f"round {number}: "
+            + "; ".join(
+                f"{user} search {data['search']['p50']:.1f} / {data['search']['p95']:.1f}, "
+                f"context build {data['context_build']['p50']:.1f} / "
+                f"{data['context_build']['p95']:.1f} ms (p50 / p95)"
+                for user, data in rounds.items()
+            )
+        )
     print("\nEXPLAIN (ANALYZE, BUFFERS), message tier, big user:\n" + result["explain"])
 
 
@@ -931,6 +962,13 @@ def main() -> None:
     parser.add_argument("--end-users", type=int, default=1000)
     parser.add_argument("--big-user-rows", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200, help="measured queries per end user")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure this many times, each with new questions, and report the last round "
+        "(rounds before it warm the server up as serving traffic would)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded table if any")
     parser.add_argument("--thread-size", type=int, default=500, help="messages per thread")
