@@ -36,7 +36,12 @@ from inference.backends import (
     TextDelta,
     UpstreamUsage,
 )
-from memory.context import ContextResult, context_build
+from memory.context import (
+    HISTORY_TOTALS_SQL,
+    ContextResult,
+    context_build,
+    history_totals_params,
+)
 from memory.embeddings import embed_texts
 from memory.models import Message, Role
 from memory.services import message_create, message_embedding_text
@@ -101,9 +106,12 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
         vendor=request.vendor, external_id=request.end_user_external_id
     )
     if request.thread_external_id:
-        thread, _ = thread_get_or_create(end_user=end_user, external_id=request.thread_external_id)
+        thread, thread_is_new = thread_get_or_create(
+            end_user=end_user, external_id=request.thread_external_id
+        )
     else:  # a new thread with an id of our making: nothing to look up first
         thread = thread_create(end_user=end_user, external_id=uuid.uuid4().hex)
+        thread_is_new = True
     # The context thread takes its snapshot while this one embeds the message.
     snapshot_taken = threading.Event()
     vector_ready: Future[np.ndarray] = Future()
@@ -117,6 +125,7 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
         system_prompt=request.system_prompt,
         model=model,
         max_completion_tokens=request.max_tokens,
+        thread_is_new=thread_is_new,
     )
     try:
         vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
@@ -147,10 +156,15 @@ def _context_from_snapshot(
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT 1")
-                # (the snapshot is taken by the first query)
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                # The snapshot is taken by the first query: the history totals, which the
+                # context needs first anyway.
+                cursor.execute(HISTORY_TOTALS_SQL, history_totals_params(build["end_user"]))
+                messages, tokens = cursor.fetchone()
             snapshot_taken.set()
-            return context_build(**build, query_vector=vector_ready.result())
+            return context_build(
+                **build, query_vector=vector_ready.result(), totals=(int(messages), int(tokens))
+            )
     finally:
         snapshot_taken.set()  # never leave the caller waiting, even on an error
         close_old_connections()

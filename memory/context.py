@@ -9,9 +9,11 @@ unused flows to the next.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 
 from memory.models import EXPLICIT_EXTRACTOR, Fact, Message, Role, TermStat
 from memory.retrieval import ScoredMemory, memories_search
@@ -79,8 +81,14 @@ def context_build(
     budget: int | None = None,
     exclude_message_ids: Sequence[int] = (),
     query_vector: np.ndarray | None = None,
+    totals: tuple[int, int] | None = None,
+    thread_is_new: bool = False,
 ) -> ContextResult:
-    """Build the prompt for ``new_message`` in ``thread`` within the token budget."""
+    """Build the prompt for ``new_message`` in ``thread`` within the token budget.
+
+    ``totals``: the end user's ``history_totals``, when the caller has read them already.
+    ``thread_is_new``: the thread was created for this message, so it has no earlier turns.
+    """
     system_prompt = system_prompt if system_prompt is not None else settings.MEMORY_SYSTEM_PROMPT
     budget = budget or context_budget(model=model, max_completion_tokens=max_completion_tokens)
     shares: dict[str, float] = settings.MEMORY_CONTEXT_SHARES
@@ -93,7 +101,7 @@ def context_build(
         new_message = _truncate_middle(new_message, budget - fixed - MESSAGE_OVERHEAD_TOKENS - 8)
         new_cost = _cost(new_message)
         trimmed["new_message"] = 1
-    totals = history_totals(end_user)
+    totals = totals if totals is not None else history_totals(end_user)
     baseline = baseline_tokens(
         end_user=end_user,
         system_prompt=system_prompt,
@@ -119,7 +127,11 @@ def context_build(
 
     # The last turns of this thread come first in priority: they carry the conversation.
     recent_budget = int(available * shares["recent"])
-    recent = _recent_turns(thread, exclude_message_ids, settings.MEMORY_RECENT_TURNS)
+    recent = (
+        []
+        if thread_is_new
+        else _recent_turns(thread, exclude_message_ids, settings.MEMORY_RECENT_TURNS)
+    )
     recent_kept: list[Message] = []
     spent = 0
     for message in reversed(recent):  # newest first, so the oldest are the ones dropped
@@ -274,12 +286,27 @@ def _recent_turns(thread: Thread, exclude: Sequence[int], limit: int) -> list[Me
 def history_totals(end_user: EndUser) -> tuple[int, int]:
     """The end user's stored messages and their tokens, from the running totals kept on
     insert (summing a long history on every request would not scale)."""
-    totals = dict(
-        TermStat.objects.filter(
-            end_user=end_user, lexeme__in=[TermStat.DOCUMENTS_LEXEME, TermStat.TOKENS_LEXEME]
-        ).values_list("lexeme", "document_count")
-    )
-    return totals.get(TermStat.DOCUMENTS_LEXEME, 0), totals.get(TermStat.TOKENS_LEXEME, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(HISTORY_TOTALS_SQL, history_totals_params(end_user))
+        row = cursor.fetchone()
+    return int(row[0]), int(row[1])
+
+
+# One row: (messages, tokens). Raw SQL so that chat can run it as its snapshot's first query.
+HISTORY_TOTALS_SQL = """
+SELECT coalesce(max(document_count) FILTER (WHERE lexeme = %(documents)s), 0),
+       coalesce(max(document_count) FILTER (WHERE lexeme = %(tokens)s), 0)
+FROM memory_termstat
+WHERE end_user_id = %(end_user)s AND lexeme IN (%(documents)s, %(tokens)s)
+"""
+
+
+def history_totals_params(end_user: EndUser) -> dict[str, UUID | str]:
+    return {
+        "end_user": end_user.pk,
+        "documents": TermStat.DOCUMENTS_LEXEME,
+        "tokens": TermStat.TOKENS_LEXEME,
+    }
 
 
 def baseline_tokens(
