@@ -62,9 +62,12 @@ def conversation_pairs(path: Path, turns: int) -> list[tuple[str, str]]:
     raise SystemExit(f"{path} has only {len(pairs)} turn pairs; asked for {turns}.")
 
 
-async def one_turn(run: ChatRun) -> str:
+async def one_turn(run: ChatRun) -> None:
     await run.start()
-    return await run.text()
+    await run.text()
+    # The reply and its usage record are stored by a task of their own: wait for it, or the
+    # event loop of async_to_sync ends (cancelling it) before the turn is in the history.
+    await run.finished()
 
 
 def main() -> None:

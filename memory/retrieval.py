@@ -169,10 +169,12 @@ def search_transaction(weights: RankingWeights, *, end_user: EndUser) -> Iterato
     messages the end user has (from the running totals), both in one round trip.
 
     Filtered HNSW scans keep going until enough rows pass the end-user filter; enough
-    work_mem keeps full-text bitmaps exact instead of rechecking pages.
+    work_mem keeps full-text bitmaps exact instead of rechecking pages. Inside a caller's
+    transaction (chat builds its context in one) no savepoint is made: the settings then
+    last until that transaction ends, and the search is its last statement.
     """
     ef_search = max(40, int(weights.candidates))
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
             "set_config('hnsw.ef_search', %(ef_search)s, true), "
