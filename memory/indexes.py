@@ -40,7 +40,8 @@ _OWN_INDEXES: tuple[tuple[str, str, str, str], ...] = (
 )
 _HNSW_OPTIONS = "WITH (m = 16, ef_construction = 64)"
 NAME_PREFIX = "own_"
-# Two syncs at once would build the same index twice; the second one waits for nothing.
+# Two syncs at once would build the same indexes twice: the second finds the lock taken
+# and does nothing.
 _SYNC_LOCK_KEY = 0x696E66796E01
 
 
@@ -157,18 +158,21 @@ def own_indexes_sync(
                 "SET maintenance_work_mem = %s",
                 [settings.MEMORY_OWN_INDEX_MAINTENANCE_WORK_MEM],
             )
-            # Invalid leftovers go first: their names are needed for the rebuilds.
-            for name in plan.to_drop:
-                if on_step:
-                    on_step(f"drop {name}", steps)
-                cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-                report.dropped.append(name)
-            for index in plan.to_create:
-                if on_step:
-                    on_step(f"build {index.name}", steps)
-                cursor.execute(index.definition)
-                report.created.append(index.name)
-            cursor.execute("RESET maintenance_work_mem")
+            try:
+                # Invalid leftovers go first: their names are needed for the rebuilds.
+                for name in plan.to_drop:
+                    if on_step:
+                        on_step(f"drop {name}", steps)
+                    cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+                    report.dropped.append(name)
+                for index in plan.to_create:
+                    if on_step:
+                        on_step(f"build {index.name}", steps)
+                    cursor.execute(index.definition)
+                    report.created.append(index.name)
+            finally:
+                # The connection goes on serving other work (a worker, the web process).
+                cursor.execute("RESET maintenance_work_mem")
     if report.created or report.dropped:
         logger.info("own indexes: %d built, %d dropped", len(report.created), len(report.dropped))
     return report
