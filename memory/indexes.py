@@ -144,7 +144,7 @@ def own_indexes_sync(
     transaction (autocommit), which is how management commands and Celery tasks run.
     ``on_step(what, steps)`` is called before each build or drop, with the number of steps.
     """
-    threshold = from_messages or settings.MEMORY_OWN_INDEX_FROM_MESSAGES
+    threshold = settings.MEMORY_OWN_INDEX_FROM_MESSAGES if from_messages is None else from_messages
     report = OwnIndexSyncReport()
     with _sync_lock() as acquired:
         if not acquired:

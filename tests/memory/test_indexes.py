@@ -2,7 +2,7 @@ from collections.abc import Callable, Iterator
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from memory.indexes import own_indexes_existing, own_indexes_for, own_indexes_sync
@@ -164,3 +164,9 @@ def test_the_command_prints_its_plan_and_then_builds_it(
     call_command("memory_own_indexes", "--from-messages", "5", stdout=out, stderr=StringIO())
     assert "6 indexes built, 0 dropped" in out.getvalue()
     assert _names(end_user) <= set(own_indexes_existing())
+
+
+@pytest.mark.parametrize("threshold", ["0", "-5"])
+def test_the_command_refuses_a_threshold_below_one(threshold: str) -> None:
+    with pytest.raises(CommandError, match="positive number of messages"):
+        call_command("memory_own_indexes", "--from-messages", threshold, stdout=StringIO())

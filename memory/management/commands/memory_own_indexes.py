@@ -27,7 +27,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        threshold: int = options["from_messages"] or settings.MEMORY_OWN_INDEX_FROM_MESSAGES
+        given: int | None = options["from_messages"]
+        threshold = settings.MEMORY_OWN_INDEX_FROM_MESSAGES if given is None else given
         if threshold < 1:
             raise CommandError("--from-messages must be a positive number of messages.")
         if options["dry_run"]:
