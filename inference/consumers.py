@@ -29,9 +29,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from billing.models import Surface
+from inference import key_watch
+from inference.api.serializers import WidgetMessageSerializer
 from inference.backends import BackendError, chat_backend
 from inference.frames import done_frame, error_frame, start_frame, token_frame
-from inference.services import ChatRequest, ChatRun, chat_prepare
+from inference.services import ChatRequest, ChatRun, ReplyAbandoned, chat_prepare
+from infyn.lib.api.errors import first_validation_message
+from infyn.lib.api.exceptions import database_error_as_api_error
+from infyn.lib.api.json_limits import JsonLimitError, json_loads_limited
 from tenants.widget_tokens import (
     WidgetGrant,
     WidgetTokenError,
@@ -46,12 +51,16 @@ CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_SLOW_CLIENT = 4408
 
 
-class SlowClientError(Exception):
+class SlowClientError(ReplyAbandoned):
     """The client does not take frames as fast as they are produced."""
 
 
 # Channels ships no type information.
 class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    # Frames go straight to this connection's own socket, so no channel layer is needed: with
+    # one, every connection would block on Redis for messages that never come, and a Redis
+    # outage would break every open widget.
+    channel_layer_alias = None
     grant: WidgetGrant | None = None
     thread_id: str | None = None
     generation: asyncio.Task[None] | None = None
@@ -69,27 +78,45 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         headers = dict(self.scope.get("headers", []))
         origin = headers.get(b"origin", b"").decode("latin1") or None
-        host = headers.get(b"host", b"").decode("latin1") or None
-        if not origin_allowed(vendor=grant.vendor, origin=origin, host=host):
+        if not origin_allowed(vendor=grant.vendor, origin=origin):
             message = f"This page's origin ({origin or 'none'}) may not use this vendor's widget."
             await self._refuse("forbidden_origin", message, CLOSE_FORBIDDEN_ORIGIN)
             return
         self.grant, self.thread_id = grant, grant.thread_external_id
+        key_watch.watch(grant.api_key_id, self)
         await self._send_frame(
             {"type": "ready", "user_id": grant.end_user_external_id, "thread_id": self.thread_id}
         )
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
+        if self.grant is not None:
+            key_watch.unwatch(self.grant.api_key_id, self)
         if self.generation is not None and not self.generation.done():
             self.generation.cancel()
             await asyncio.gather(self.generation, return_exceptions=True)
 
+    async def key_revoked(self) -> None:
+        """The key that minted this connection's token was revoked: stop, and say so."""
+        if self.closing:
+            return
+        self.closing = True
+        if self.generation is not None and not self.generation.done():
+            self.generation.cancel()
+            await asyncio.gather(self.generation, return_exceptions=True)
+        await self._refuse(
+            "unauthenticated", "The key behind this widget token was revoked.", CLOSE_UNAUTHORIZED
+        )
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.grant is None:
-            return  # refused connections are closing
+        if self.grant is None or self.closing:
+            return  # refused or revoked connections are closing
         try:
-            frame = json.loads(text_data or "")
+            frame = json_loads_limited(text_data or "")
+        except JsonLimitError as exc:  # as for an HTTP body nested too deep: invalid_request
+            details = {exc.path or "frame": [exc.problem]}
+            await self._send_frame(error_frame("invalid_request", str(exc), details))
+            return
         except ValueError:
             frame = None
         if not isinstance(frame, dict):
@@ -109,24 +136,21 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             )
 
     async def _start_generation(self, frame: dict[str, Any]) -> None:
-        content, thread_id = frame.get("content"), frame.get("thread_id")
-        problem = None
-        if not isinstance(content, str) or not content.strip():
-            problem = "`content` must be a non-empty string."
-        elif len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
-            problem = f"`content` is longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters."
-        elif thread_id is not None and (not isinstance(thread_id, str) or len(thread_id) > 255):
-            problem = "`thread_id` must be a string of at most 255 characters."
-        if problem:
-            await self._send_frame(error_frame("invalid_request", problem))
+        # The same rules as the REST chat endpoints, from the same serializer fields.
+        message = WidgetMessageSerializer(data=frame)
+        if not message.is_valid():
+            problem = first_validation_message(message.errors) or "The message is invalid."
+            await self._send_frame(error_frame("invalid_request", problem, message.errors))
             return
         if self.generation is not None and not self.generation.done():
             await self._send_frame(
                 error_frame("busy", "A reply is still being generated; cancel it or wait.")
             )
             return
-        assert isinstance(content, str)
-        self.generation = asyncio.create_task(self._generate(content, thread_id))
+        data = message.validated_data
+        self.generation = asyncio.create_task(
+            self._generate(data["content"], data.get("thread_id"))
+        )
 
     async def _generate(self, content: str, thread_id: str | None) -> None:
         assert self.grant is not None
@@ -175,8 +199,29 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                         error_frame("cancelled", "Cancelled before the reply started.")
                     )
             raise
+        except Exception as exc:  # the database, or a bug: the client still hears of it
+            await self._turn_failed(exc, run)
+            return
         if run is not None:
             await self._done(run)
+
+    async def _turn_failed(self, exc: Exception, run: ChatRun | None) -> None:
+        """End a turn that failed for any reason but the model's with an ``error`` frame,
+        after its record (when the reply had started) has landed."""
+        unavailable = database_error_as_api_error(exc)
+        if unavailable is not None:
+            logger.warning("websocket: %s: %s", unavailable.default_code, exc)
+            frame = error_frame(unavailable.default_code, str(unavailable.detail))
+        else:
+            logger.exception("websocket: a chat turn failed")
+            frame = error_frame("server_error", "An unexpected error occurred.")
+        if run is not None and run.ended:
+            try:
+                await run.finished()
+            except Exception:
+                logger.exception("websocket: recording the failed turn failed")
+        if not self.closing:
+            await self._send_frame(frame)
 
     async def _stream(self, run: ChatRun) -> None:
         """Send the reply's pieces, batched so that tiny frames do not swamp the client.

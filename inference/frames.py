@@ -34,5 +34,5 @@ def done_frame(prepared: PreparedChat, outcome: ChatOutcome, model: str) -> dict
     }
 
 
-def error_frame(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", **error_body(code, message)}
+def error_frame(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"type": "error", **error_body(code, message, details)}

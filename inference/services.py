@@ -11,19 +11,19 @@
 
 import asyncio
 import logging
-import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import aclosing
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import numpy as np
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection, transaction
+from django.conf import settings
+from django.db import close_old_connections
 
 from billing.models import Surface, UsageStatus
 from billing.services import usage_record_create
@@ -36,12 +36,7 @@ from inference.backends import (
     TextDelta,
     UpstreamUsage,
 )
-from memory.context import (
-    HISTORY_TOTALS_SQL,
-    ContextResult,
-    context_build,
-    history_totals_params,
-)
+from memory.context import ContextResult, context_build, history_snapshot
 from memory.embeddings import embed_texts
 from memory.models import Message, Role
 from memory.services import message_create, message_embedding_text
@@ -88,18 +83,18 @@ class PreparedChat:
         ]
 
 
-# Context building runs beside the storing of the message (see chat_prepare); these
-# threads keep their database connections warm between requests.
-_context_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="infyn-context")
-
-
 def chat_prepare(*, request: ChatRequest, model: str, started: float | None = None) -> PreparedChat:
     """Store the user's message and build the prompt for it (database work; sync).
 
-    The two run side by side: the context is built in a pool thread, in a repeatable-read
-    transaction whose snapshot is taken before the message is stored, so it sees the
-    history without the new message (which the prompt adds itself) however the two
-    interleave. Both use the message's one embedding.
+    The two run side by side: this thread builds the context in a snapshot taken before the
+    message is stored (so it sees the history without the new message, which the prompt adds
+    itself), while a store thread inserts the message. Both use the message's one embedding.
+
+    The connection pool is shared by every thread of the process, so a thread never holds a
+    pooled connection while it waits on another thread that may need one: this one gives its
+    connection back before it embeds and before it waits for the store. However many chats
+    run at once, each one can always finish; when connections run short a chat waits for one
+    (up to DATABASE_POOL_TIMEOUT, then 503 ``overloaded``) instead of holding one idle.
     """
     started = started if started is not None else time.perf_counter()
     end_user, _ = end_user_get_or_create(
@@ -112,32 +107,31 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
     else:  # a new thread with an id of our making: nothing to look up first
         thread = thread_create(end_user=end_user, external_id=uuid.uuid4().hex)
         thread_is_new = True
-    # The context thread takes its snapshot while this one embeds the message.
-    snapshot_taken = threading.Event()
-    vector_ready: Future[np.ndarray] = Future()
-    context_future = _context_threads.submit(
-        _context_from_snapshot,
-        snapshot_taken,
-        vector_ready,
-        end_user=end_user,
-        thread=thread,
-        new_message=request.content,
-        system_prompt=request.system_prompt,
-        model=model,
-        max_completion_tokens=request.max_tokens,
-        thread_is_new=thread_is_new,
-    )
+    close_old_connections()  # embedding is CPU work: no connection held idle meanwhile
+    vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
+    stored: Future[Message] | None = None
     try:
-        vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
-    except BaseException as exc:
-        vector_ready.set_exception(exc)
-        raise
-    vector_ready.set_result(vector)
-    snapshot_taken.wait()
-    user_message = message_create(
-        thread=thread, role=Role.USER, content=request.content, embedding=vector
-    )
-    context = context_future.result()
+        with history_snapshot(end_user) as totals:
+            # Submitted once the snapshot is taken: the message cannot land in it.
+            stored = _store_threads.submit(
+                _store_user_message, thread=thread, content=request.content, vector=vector
+            )
+            context = context_build(
+                end_user=end_user,
+                thread=thread,
+                new_message=request.content,
+                system_prompt=request.system_prompt,
+                model=model,
+                max_completion_tokens=request.max_tokens,
+                query_vector=vector,
+                totals=totals,
+                thread_is_new=thread_is_new,
+            )
+    finally:
+        close_old_connections()  # before waiting on the store thread, which needs one
+        # However the context went, the message is stored (or its error raised) first.
+        user_message = stored.result() if stored is not None else None
+    assert user_message is not None
     return PreparedChat(
         request=request,
         end_user=end_user,
@@ -149,25 +143,38 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
     )
 
 
-def _context_from_snapshot(
-    snapshot_taken: threading.Event, vector_ready: "Future[np.ndarray]", **build: Any
-) -> ContextResult:
+def _store_threads_count() -> int:
+    """Store threads for the chats of one process: half the pool, so that the chats building
+    their contexts always have connections too (each chat holds at most one at a time)."""
+    pool: int = settings.DATABASE_POOL_MAX_SIZE
+    return max(1, min(16, pool // 2)) if pool else 8
+
+
+# The user's message is stored in one of these while the chat's own thread builds its context.
+_store_threads = ThreadPoolExecutor(
+    max_workers=_store_threads_count(), thread_name_prefix="infyn-chat-store"
+)
+
+
+def _store_user_message(*, thread: Thread, content: str, vector: np.ndarray) -> Message:
     close_old_connections()
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                # The snapshot is taken by the first query: the history totals, which the
-                # context needs first anyway.
-                cursor.execute(HISTORY_TOTALS_SQL, history_totals_params(build["end_user"]))
-                messages, tokens = cursor.fetchone()
-            snapshot_taken.set()
-            return context_build(
-                **build, query_vector=vector_ready.result(), totals=(int(messages), int(tokens))
-            )
+        return message_create(thread=thread, role=Role.USER, content=content, embedding=vector)
     finally:
-        snapshot_taken.set()  # never leave the caller waiting, even on an error
-        close_old_connections()
+        close_old_connections()  # back to the pool at once, not when the thread is next used
+
+
+class ReplyAbandoned(Exception):  # noqa: N818 (an outcome, not a fault of ours)
+    """A surface stopped taking the reply (a client too slow to keep up): recorded as
+    cancelled, like a client that went away."""
+
+
+def _error_text(error: BaseException | None, status: UsageStatus) -> str:
+    if isinstance(error, BackendError):
+        return error.message
+    if status == UsageStatus.ERROR and error is not None:
+        return f"internal error: {type(error).__name__}"
+    return ""
 
 
 @dataclass
@@ -210,6 +217,7 @@ class ChatRun:
     _upstream_usage: UpstreamUsage | None = None
     _first_token_at: float | None = None
     _record_started: bool = False
+    _caller_error: BaseException | None = None  # what ended the caller's deltas() block
     _recording: "asyncio.Future[None] | None" = None
 
     async def start(self) -> None:
@@ -232,16 +240,25 @@ class ChatRun:
             await self._finish(exc)
             raise
 
-    def deltas(self) -> "aclosing[AsyncGenerator[str, None]]":
+    @asynccontextmanager
+    async def deltas(self) -> AsyncIterator[AsyncGenerator[str, None]]:
         """The reply's pieces, the first included, to use as
         ``async with run.deltas() as pieces: async for piece in pieces: ...``.
 
         Leaving the block however it is left (the end, an error, a cancellation arriving
         while the caller awaits something else) closes the stream, which records the
-        outcome. Recording runs as a task of its own, so a surface can send the last of the
-        text before it waits for ``finished()`` (the ``done`` frame needs the stored message).
+        outcome; an error raised in the block is what the record says ended the reply.
+        Recording runs as a task of its own, so a surface can send the last of the text
+        before it waits for ``finished()`` (the ``done`` frame needs the stored message).
         """
-        return aclosing(self._deltas())
+        pieces = self._deltas()
+        try:
+            yield pieces
+        except BaseException as exc:
+            self._caller_error = exc
+            raise
+        finally:
+            await pieces.aclose()
 
     async def text(self) -> str:
         """The whole reply (non-streaming surfaces)."""
@@ -267,7 +284,7 @@ class ChatRun:
             await self._close_upstream()
             # Its own task: neither the client's cancellation nor a slow database holds
             # the caller here, and the record lands either way.
-            self._recording = asyncio.ensure_future(self._finish(error))
+            self._recording = asyncio.ensure_future(self._finish(self._caller_error or error))
 
     @property
     def ended(self) -> bool:
@@ -326,10 +343,11 @@ class ChatRun:
         if error is None:
             status = UsageStatus.OK
             reason = "length" if completion_tokens >= prepared.request.max_tokens else "stop"
-        elif isinstance(error, BackendError):
-            status, reason = UsageStatus.ERROR, "error"
-        else:  # CancelledError, GeneratorExit: the client went away or asked to stop
+        elif isinstance(error, asyncio.CancelledError | GeneratorExit | ReplyAbandoned):
+            # the client went away, asked to stop, or could not keep up
             status, reason = UsageStatus.CANCELLED, "cancelled"
+        else:  # the backend failed, or something of ours did
+            status, reason = UsageStatus.ERROR, "error"
         assistant = None
         if text:
             # What the user saw is what the conversation holds, even when cut short.
@@ -353,7 +371,7 @@ class ChatRun:
                 (self._first_token_at - prepared.started) * 1000 if self._first_token_at else None
             ),
             total_ms=(now - prepared.started) * 1000,
-            error=error.message if isinstance(error, BackendError) else "",
+            error=_error_text(error, status),
         )
         usage_record_create(
             vendor=prepared.request.vendor,

@@ -11,12 +11,21 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from inference.routing import websocket_urlpatterns  # noqa: E402
+from infyn.lib import daphne_limits  # noqa: E402
+from infyn.lib.request_limits import (  # noqa: E402
+    AllowedHostsWebsocketMiddleware,
+    BodyLimitMiddleware,
+)
+
+# Under daphne, oversized bodies are refused while they are read, not after.
+daphne_limits.install()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(django_asgi_app),
         # The widget runs on vendors' sites: the consumer checks each page's origin against
-        # the vendor its token names (ALLOWED_HOSTS is about our own host names).
-        "websocket": URLRouter(websocket_urlpatterns),
+        # the vendor its token names; the Host must be one of ours (ALLOWED_HOSTS), as for
+        # every HTTP request.
+        "websocket": AllowedHostsWebsocketMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -53,10 +53,25 @@ else:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is false.")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
-)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto, send plain-HTTP visitors
+# to HTTPS, and tell browsers to use nothing else (HSTS). The proxy answers health checks
+# over plain HTTP, so /healthz is exempt from the redirect.
+BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# Our own HTML pages (admin, API docs, demo): scripts from this server only; see
+# infyn.lib.middleware. 'self' covers this server's websocket too (the demo's widget).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 INSTALLED_APPS = [
     "daphne",
@@ -80,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "infyn.lib.middleware.reject_nul_in_url",
+    "infyn.lib.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -131,12 +148,16 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # to threads: without a pool, every request would open a connection (and the server would
 # start and warm a new backend for it). A pool per process shares warm connections.
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 20, minimum=0)
+# How long a request waits for a pooled connection before it answers 503 `overloaded`.
+# Every thread gives its connection back as soon as its database work is done, so a wait
+# this long means the database is saturated, not that connections are held idle.
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 5.0, minimum=0.1)
 if DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django must not
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": DATABASE_POOL_MAX_SIZE,
-        "timeout": 10,
+        "timeout": DATABASE_POOL_TIMEOUT,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -187,7 +208,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_BEAT_SCHEDULE = {
-    "sweep-memory-outbox": {"task": "memory.tasks.sweep_outbox_task", "schedule": 60.0},
+    "sweep-memory-outbox": {
+        "task": "memory.tasks.sweep_outbox_task",
+        "schedule": float(env_int("INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS", 60, minimum=1)),
+    },
     "sync-own-indexes": {"task": "memory.tasks.own_indexes_sync_task", "schedule": 600.0},
 }
 CELERY_TIMEZONE = "UTC"
@@ -229,7 +253,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "infyn.lib.api.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "infyn.lib.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "infyn.lib.api.schema.InfynAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -242,6 +266,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1 is JSON Schema proper: propertyNames and "null" types say what the server checks.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "infyn.lib.api.schema.finish_schema",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "MessageRoleEnum": "memory.models.Role.choices",
+        "ChatMessageRoleEnum": ["system", "developer", "user", "assistant", "tool"],
+        "ComponentStateEnum": ["ok", "unavailable"],
+    },
 }
 
 # --- Memory ---------------------------------------------------------------------------------
@@ -330,6 +365,9 @@ LLM_MAX_TOKENS_LIMIT = env_int("INFYN_LLM_MAX_TOKENS_LIMIT", 4096, minimum=1)
 LOCAL_MODEL_THREADS = env_int("INFYN_LOCAL_MODEL_THREADS", min(4, os.cpu_count() or 1), minimum=1)
 
 # --- Chat surfaces -------------------------------------------------------------------------
+# The demo page (/demo/): the widget as the demo vendor, for anyone who opens it. On in
+# development, off in production unless asked for.
+DEMO_ENABLED = env_bool("INFYN_DEMO_ENABLED", DEBUG)
 CHAT_MAX_MESSAGE_CHARS = env_int("INFYN_CHAT_MAX_MESSAGE_CHARS", 32000, minimum=1)
 # Widget tokens: minted by a vendor's backend with its API key, used by browsers.
 WIDGET_TOKEN_TTL_SECONDS = env_int("INFYN_WIDGET_TOKEN_TTL_SECONDS", 900, minimum=30)
@@ -338,6 +376,9 @@ WIDGET_TOKEN_MAX_TTL_SECONDS = env_int("INFYN_WIDGET_TOKEN_MAX_TTL_SECONDS", 864
 # than they carry), and a client that leaves this many bytes unsent is disconnected.
 WS_FLUSH_INTERVAL_MS = env_int("INFYN_WS_FLUSH_INTERVAL_MS", 30, minimum=0)
 WS_MAX_UNSENT_BYTES = env_int("INFYN_WS_MAX_UNSENT_BYTES", 262144, minimum=1024)
+# How often each process checks whether the keys behind its open widget connections were
+# revoked; a revoked key's connections are closed (4401) at the next check.
+WS_REVOCATION_CHECK_SECONDS = env_float("INFYN_WS_REVOCATION_CHECK_SECONDS", 5.0, minimum=0.1)
 # Whether the configured model is capable enough to extract facts and write summaries
 # (JSON-schema-guided output). The rule-based extractor always runs as well.
 MEMORY_LLM_EXTRACTION = env_bool("INFYN_MEMORY_LLM_EXTRACTION", False)

@@ -7,13 +7,14 @@ thread, then the new message. Each tier gets a share of the budget; what a tier 
 unused flows to the next.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from uuid import UUID
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from memory.models import EXPLICIT_EXTRACTOR, Fact, Message, Role, TermStat
 from memory.retrieval import ScoredMemory, memories_search
@@ -287,13 +288,35 @@ def history_totals(end_user: EndUser) -> tuple[int, int]:
     """The end user's stored messages and their tokens, from the running totals kept on
     insert (summing a long history on every request would not scale)."""
     with connection.cursor() as cursor:
-        cursor.execute(HISTORY_TOTALS_SQL, history_totals_params(end_user))
+        cursor.execute(_HISTORY_TOTALS_SQL, _history_totals_params(end_user))
         row = cursor.fetchone()
     return int(row[0]), int(row[1])
 
 
-# One row: (messages, tokens). Raw SQL so that chat can run it as its snapshot's first query.
-HISTORY_TOTALS_SQL = """
+@contextmanager
+def history_snapshot(end_user: EndUser) -> Iterator[tuple[int, int]]:
+    """A repeatable-read transaction whose snapshot is taken on entry, and the end user's
+    ``history_totals`` as of that moment.
+
+    Everything read inside sees the history as it was on entry, whatever other connections
+    commit meanwhile: chat builds the prompt in one while another thread stores the new
+    message, and the prompt must not see it (it adds the new message itself). The totals
+    are the snapshot's first query, so taking it costs no extra round trip. Must be entered
+    outside any transaction (the isolation level is set as the transaction's first statement).
+    """
+    if connection.in_atomic_block:
+        raise RuntimeError(
+            "history_snapshot() opens a transaction of its own; call it outside one."
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute(_HISTORY_TOTALS_SQL, _history_totals_params(end_user))
+        messages, tokens = cursor.fetchone()
+        yield int(messages), int(tokens)
+
+
+# One row: (messages, tokens).
+_HISTORY_TOTALS_SQL = """
 SELECT coalesce(max(document_count) FILTER (WHERE lexeme = %(documents)s), 0),
        coalesce(max(document_count) FILTER (WHERE lexeme = %(tokens)s), 0)
 FROM memory_termstat
@@ -301,7 +324,7 @@ WHERE end_user_id = %(end_user)s AND lexeme IN (%(documents)s, %(tokens)s)
 """
 
 
-def history_totals_params(end_user: EndUser) -> dict[str, UUID | str]:
+def _history_totals_params(end_user: EndUser) -> dict[str, UUID | str]:
     return {
         "end_user": end_user.pk,
         "documents": TermStat.DOCUMENTS_LEXEME,

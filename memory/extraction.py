@@ -14,11 +14,13 @@ clause decides it, even when it then finds nothing worth keeping.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import ParamSpec
 
 RULE_EXTRACTOR_VERSION = "rules-1"
 
@@ -371,9 +373,15 @@ def _format_date(day: date) -> str:
     return f"{day.day} {_MONTH_NAMES[day.month - 1].title()} {day.year}"
 
 
+def _calendar_year(year: int) -> int:
+    if not 1 <= year <= 9999:
+        raise ValueError(f"year {year} is outside the calendar")
+    return year
+
+
 def _month_text(year: int, month: int, shift: int = 0) -> str:
     index = year * 12 + month - 1 + shift
-    return f"{_MONTH_NAMES[index % 12].title()} {index // 12}"
+    return f"{_MONTH_NAMES[index % 12].title()} {_calendar_year(index // 12)}"
 
 
 def _count(word: str) -> int | None:
@@ -402,9 +410,28 @@ def _offset_text(n: int, unit: str, today: date) -> str:
         return f"in the week of {_format_date(today + timedelta(weeks=n))}"
     if unit == "month":
         return f"in {_month_text(today.year, today.month, n)}"
-    return f"in {today.year + n}"
+    return f"in {_calendar_year(today.year + n)}"
 
 
+_P = ParamSpec("_P")
+
+
+def _none_past_the_calendar(resolve: Callable[_P, str | None]) -> Callable[_P, str | None]:
+    """Date arithmetic that leaves the calendar's years 1 to 9999 ("in 100000 days", "last
+    year" said on 1 January of year 1, a client's 0001-01-01 for no date) gives None: the
+    expression then stays as said, as one that cannot be pinned down does."""
+
+    @functools.wraps(resolve)
+    def resolved(*args: _P.args, **kwargs: _P.kwargs) -> str | None:
+        try:
+            return resolve(*args, **kwargs)
+        except (OverflowError, ValueError):
+            return None
+
+    return resolved
+
+
+@_none_past_the_calendar
 def _resolve_time(match: re.Match[str], today: date, tense: str) -> str | None:
     """The absolute form of a time expression, or None when it cannot be pinned down."""
     group = match.groupdict()
@@ -424,10 +451,10 @@ def _resolve_time(match: re.Match[str], today: date, tense: str) -> str | None:
         if span == "month":
             return f"in {_month_text(today.year, today.month, step)}"
         if span == "year":
-            return f"in {today.year + step}"
+            return f"in {_calendar_year(today.year + step)}"
         if span in _SEASONS:
             name = "autumn" if span == "fall" else span
-            return f"in the {name} of {_season_year(span, rel, today)}"
+            return f"in the {name} of {_calendar_year(_season_year(span, rel, today))}"
         target = _WEEKDAY_NAMES[span.rstrip(".")]
         if rel == "last":
             back = (today.weekday() - target) % 7 or 7
@@ -871,6 +898,7 @@ def _my_date(clause: _Clause) -> list[ExtractedFact] | None:
     ]
 
 
+@_none_past_the_calendar
 def _birthday_value(clause: _Clause) -> str | None:
     """The day and month of a birthday: as said when explicit, resolved when relative."""
     when = clause.when

@@ -18,6 +18,7 @@ Weighted score fusion beat reciprocal rank fusion on LoCoMo (docs/benchmarks.md)
 component is returned with each result, so a ranking can be explained.
 """
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -65,6 +66,25 @@ class RankingWeights:
     # long history they would match thousands of rows, every one fetched and scored.
     common_term_documents: int = 1000
     duplicate_ratio: float = 92.0
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"Ranking weight {item.name} must be a number, got {value!r}.")
+            # Tiny weights are refused too: their products underflow, an error in PostgreSQL.
+            if not math.isfinite(value) or 0 < abs(value) < 1e-6:
+                raise ValueError(
+                    f"Ranking weight {item.name} must be 0 or a finite number of at least "
+                    f"1e-6 in size, got {value!r}."
+                )
+        if self.half_life_days <= 0:
+            raise ValueError("half_life_days must be above 0.")
+        for name in ("candidates", "common_term_documents"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a whole number, at least 1.")
+        if not 0 <= self.duplicate_ratio <= 100:
+            raise ValueError("duplicate_ratio must be within 0 and 100.")
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> "RankingWeights":
@@ -393,7 +413,10 @@ def _fact_sql(*, use_full_text_index: bool) -> _TierSql:
     )
     ctes = f"""{candidates},
     fact_scored AS (
-        SELECT f.id, f.text, f.first_seen_at, f.source_message_ids, f.importance,
+        SELECT f.id, f.text, f.first_seen_at, f.source_message_ids,
+               -- below a millionth counts as none: a denormal one (5e-324) would underflow
+               -- when weighted, which PostgreSQL raises as an error
+               CASE WHEN f.importance < 1e-6 THEN 0.0 ELSE f.importance END,
                f.mention_count,
                (%(speaker)s::text IS NULL
                 OR lower(f.subject) = lower(%(speaker)s)
@@ -432,9 +455,16 @@ _TIER_COLUMNS = (
 )
 
 
+# Recency decays no further than this many half-lives (about 1e-301): 0.5 to a power past
+# about 1,075 underflows float8, which PostgreSQL raises as an error rather than rounding to
+# zero, and a message dated 1930 is 1,160 half-lives old at the default 30 days.
+RECENCY_MAX_HALF_LIVES = 1000
+
+
 def _ranked(tier: MemoryType, select: str) -> str:
     """The final score of each of a tier's candidates (the formula in the module docstring),
-    and the ``keep`` best. Mentions saturate: the tenth counts as much as the hundredth."""
+    and the ``keep`` best. Mentions saturate: the tenth counts as much as the hundredth.
+    Recency is total over every timestamp: future ones count as now, ancient ones as zero."""
     return f"""(
 SELECT '{tier}'::text AS tier, *, base
        + %(w_neighbour)s * neighbour
@@ -447,8 +477,8 @@ SELECT '{tier}'::text AS tier, *, base
        + %(bias_{tier})s AS score
 FROM (
     SELECT tier.*,
-           power(0.5, greatest(0, extract(epoch FROM %(now)s - tier.created_at)::float8)
-                      / 86400.0 / %(half_life_days)s) AS recency,
+           power(0.5, least(greatest(0, extract(epoch FROM %(now)s - tier.created_at)::float8)
+                            / 86400.0 / %(half_life_days)s, {RECENCY_MAX_HALF_LIVES})) AS recency,
            coalesce(tier.thread_id = %(thread)s::uuid, false)::int AS same_thread,
            least(1.0, ln(greatest(tier.mentions, 1)) / ln(10)) AS mention_boost
     FROM ({select}) AS tier({_TIER_COLUMNS})

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from infyn.lib.broker import broker_outage
 from memory import consolidation, extraction, inprocess
 from memory.embeddings import embed_texts
 from memory.extraction_llm import LLM_EXTRACTOR_VERSION, extract_facts_llm
@@ -314,26 +315,34 @@ MAX_JOB_ATTEMPTS = 5
 
 def outbox_dispatch(*, job_ids: Sequence[int], marked: bool = False) -> None:
     """Hand jobs to Celery in batches. A broker outage is logged, not raised: the data is
-    committed already, and the sweeper enqueues the pending jobs again. ``marked``: their
-    ``enqueued_at`` is already set."""
+    committed already. Jobs the broker did not take are marked as never enqueued, and the
+    sweeper sends them as soon as it runs again. ``marked``: their ``enqueued_at`` is set."""
     from memory.tasks import run_outbox_jobs_task
 
     if not job_ids:
         return
     if not marked:
         OutboxJob.objects.filter(pk__in=job_ids).update(enqueued_at=timezone.now())
+    unsent: list[int] = []
     for start in range(0, len(job_ids), OUTBOX_BATCH):
         batch = list(job_ids[start : start + OUTBOX_BATCH])
         if settings.MEMORY_BACKGROUND_JOBS == "thread":
             inprocess.submit(batch)
             continue
+        if broker_outage.active():  # it failed a moment ago: do not wait on it again
+            unsent += batch
+            continue
         try:
             # With no broker configured Celery runs it here and now ("inline").
             run_outbox_jobs_task.delay(batch)
-        except Exception:
-            logger.exception(
-                "memory: could not enqueue %d outbox jobs; they stay pending", len(batch)
-            )
+        except Exception as exc:  # kombu raises transport-specific errors
+            broker_outage.begin(exc)
+            unsent += batch
+    if unsent:
+        OutboxJob.objects.filter(pk__in=unsent, status=JobStatus.PENDING).update(enqueued_at=None)
+        logger.warning(
+            "memory: the broker did not take %d outbox jobs; they wait for the sweeper", len(unsent)
+        )
 
 
 def outbox_jobs_run(*, job_ids: Sequence[int]) -> None:
@@ -449,26 +458,42 @@ def _run_job(job: OutboxJob, extractions: dict[int, _Extraction]) -> None:
             summaries_update(thread=thread)
 
 
-def outbox_sweep(*, older_than_seconds: int, limit: int = 1000) -> int:
-    """Re-enqueue pending jobs that were never enqueued, went missing, or failed and have
-    waited out their backoff (``older_than_seconds`` doubled per failed attempt).
-    Returns how many were enqueued."""
+SWEEP_PAGE = 1000
+
+
+def outbox_sweep(*, older_than_seconds: int, broker_lost_queues: bool = False) -> int:
+    """Send the pending jobs that are due again, and return how many were sent.
+
+    Due: jobs the broker never took (a publish that failed: at once), and jobs sent longer
+    ago than ``older_than_seconds``, doubled per failed attempt (a worker that died, or a job
+    whose retry waited out its backoff). ``broker_lost_queues``: the broker came back empty,
+    so every pending job is due at once. Pages through the pending jobs oldest first, so a
+    backlog of any size is sent in one sweep.
+    """
     now = timezone.now()
-    pending = (
-        OutboxJob.objects.filter(
-            status=JobStatus.PENDING, created_at__lt=now - timedelta(seconds=older_than_seconds)
-        )
-        .order_by("created_at")
-        .values_list("pk", "attempts", "enqueued_at")[:limit]
-    )
-    due = [
-        pk
-        for pk, attempts, enqueued_at in pending
-        if enqueued_at is None
-        or enqueued_at <= now - timedelta(seconds=older_than_seconds * 2**attempts)
-    ]
-    outbox_dispatch(job_ids=due)
-    return len(due)
+    stale = now - timedelta(seconds=older_than_seconds)
+    pending = OutboxJob.objects.filter(status=JobStatus.PENDING).order_by("created_at", "pk")
+    if not broker_lost_queues:
+        pending = pending.filter(Q(enqueued_at__isnull=True) | Q(created_at__lt=stale))
+    sent = 0
+    after: tuple[datetime, int] | None = None
+    while True:
+        page = pending
+        if after is not None:
+            page = page.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], pk__gt=after[1]))
+        rows = list(page.values_list("pk", "created_at", "attempts", "enqueued_at")[:SWEEP_PAGE])
+        if not rows:
+            return sent
+        due = [
+            pk
+            for pk, _created_at, attempts, enqueued_at in rows
+            if broker_lost_queues
+            or enqueued_at is None
+            or enqueued_at <= now - timedelta(seconds=older_than_seconds * 2**attempts)
+        ]
+        outbox_dispatch(job_ids=due)
+        sent += len(due)
+        after = (rows[-1][1], rows[-1][0])
 
 
 # --- facts ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from infyn.lib.broker import broker_lost_its_queues
 from memory.indexes import own_indexes_sync
 from memory.services import outbox_jobs_run, outbox_sweep
 
@@ -16,7 +17,10 @@ def run_outbox_jobs_task(job_ids: list[int]) -> None:
 
 @shared_task(queue="maintenance", ignore_result=True)
 def sweep_outbox_task() -> int:
-    return outbox_sweep(older_than_seconds=settings.MEMORY_OUTBOX_SWEEP_AFTER_SECONDS)
+    return outbox_sweep(
+        older_than_seconds=settings.MEMORY_OUTBOX_SWEEP_AFTER_SECONDS,
+        broker_lost_queues=broker_lost_its_queues(),
+    )
 
 
 @shared_task(queue="maintenance", ignore_result=True)

@@ -1,6 +1,8 @@
 """Reads for tenants. Everything an API caller can reach is scoped to its vendor."""
 
 import hmac
+from collections.abc import Iterable
+from uuid import UUID
 
 from django.db.models import QuerySet
 
@@ -44,3 +46,12 @@ def api_key_get_by_prefix(*, prefix: str) -> ApiKey | None:
 
 def thread_get(*, end_user: EndUser, external_id: str) -> Thread | None:
     return Thread.objects.filter(end_user=end_user, external_id=external_id).first()
+
+
+def api_keys_active(*, key_ids: Iterable[UUID]) -> set[UUID]:
+    """Which of these keys exist and are not revoked."""
+    return set(
+        ApiKey.objects.filter(pk__in=list(key_ids), revoked_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )

@@ -4,7 +4,7 @@ DRF's own throttle keeps every request's timestamp in one cache value and rewrit
 each request (two round trips, and a value that grows with the rate). A counter per key and
 window costs one round trip on Redis (INCR and EXPIRE, pipelined) and nothing on the
 in-memory cache. As with any fixed window, a client may send up to twice the rate across a
-window boundary.
+window boundary. While Redis is unreachable, each process keeps its own counters.
 """
 
 import time
@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from infyn.lib.redis_cache import outage_tolerant
 from tenants.authentication import ApiKeyPrincipal
 
 if TYPE_CHECKING:  # DRF imports these classes while importing APIView itself
@@ -55,14 +57,28 @@ def _increment(key: str, *, timeout: int) -> int:
     """Add one to the counter at ``key`` (created with ``timeout``) and return it."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        full_key = cache.make_and_validate_key(key)
-        # Django's Redis backend has no public handle on its client.
-        client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
-        pipeline = client.pipeline(transaction=False)
-        pipeline.incr(full_key)
-        pipeline.expire(full_key, timeout, nx=True)
-        count, _expiry_set = pipeline.execute()
-        return int(count)
+        redis_cache = cache
+        count = outage_tolerant(lambda: _redis_increment(redis_cache, key, timeout), None)
+        if count is not None:
+            return count
+        # Redis is unreachable: each process counts on its own until it is back, so a key
+        # may send up to the limit to every process meanwhile (documented), and never 500s.
+        cache = _process_counters
     if cache.add(key, 1, timeout=timeout):
         return 1
     return int(cache.incr(key))
+
+
+def _redis_increment(cache: RedisCache, key: str, timeout: int) -> int:
+    full_key = cache.make_and_validate_key(key)
+    # Django's Redis backend has no public handle on its client.
+    client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
+    pipeline = client.pipeline(transaction=False)
+    pipeline.incr(full_key)
+    pipeline.expire(full_key, timeout, nx=True)
+    count, _expiry_set = pipeline.execute()
+    return int(count)
+
+
+# This process's counters while Redis is down: Django's in-memory cache, which expires them.
+_process_counters = LocMemCache("infyn-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 100_000}})

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core import signing
+from django.http.request import validate_host
 
 from tenants.models import ApiKey, Vendor
 
@@ -97,18 +98,24 @@ def origin_normalize(origin: str) -> str | None:
     return f"{parts.scheme}://{parts.hostname.lower()}{suffix}"
 
 
-def origin_allowed(*, vendor: Vendor, origin: str | None, host: str | None) -> bool:
+def origin_allowed(*, vendor: Vendor, origin: str | None) -> bool:
     """Whether a page at ``origin`` may use the vendor's widget tokens.
 
-    Allowed: the vendor's listed origins, and pages served by infyn itself (the origin's
-    host is the host the websocket was opened on), such as the demo page.
+    Allowed: the vendor's listed origins, and pages served by infyn itself (the demo page),
+    whose host is one of the names in ALLOWED_HOSTS. Never the Host header of the request:
+    with DNS rebinding an attacker's page sends its own name as both Host and Origin. A
+    wildcard ("*") in ALLOWED_HOSTS names no host of ours here.
     """
     if not origin:
         return False
     normalized = origin_normalize(origin)
     if normalized is None:
         return False
-    if host and urlsplit(normalized).netloc == host.lower():
+    hostname = urlsplit(normalized).hostname or ""
+    if ":" in hostname:  # IPv6, bracketed as in ALLOWED_HOSTS
+        hostname = f"[{hostname}]"
+    own_hosts = [host for host in settings.ALLOWED_HOSTS if host != "*"]
+    if validate_host(hostname, own_hosts):
         return True
     allowed = {origin_normalize(item) for item in vendor.allowed_origins}
     return normalized in allowed

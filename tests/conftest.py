@@ -1,14 +1,18 @@
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
+from django.test import AsyncClient, Client
 from rest_framework.test import APIClient
 
+from infyn.lib.broker import broker_outage
+from infyn.lib.redis_cache import redis_outage
 from tenants.models import Vendor
 from tenants.services import api_key_create
 from tests.factories import VendorFactory
+from tests.openapi import check_test_client_response
 
 REDIS_TEST_URL = os.environ.get("INFYN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -18,6 +22,34 @@ def _background_jobs_inline(settings: Any) -> None:
     """Memory's background jobs run at commit in tests, so a test sees their results at once
     (the embedded default runs them in a thread; tests of that mode say so)."""
     settings.MEMORY_BACKGROUND_JOBS = "inline"
+
+
+@pytest.fixture(autouse=True)
+def _responses_match_the_openapi_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every response a test gets from the API is checked against the OpenAPI schema."""
+    sync_request, async_request = Client.request, AsyncClient.request
+
+    def checked(self: Client, **request: Any) -> Any:
+        response = sync_request(self, **request)
+        check_test_client_response(request["PATH_INFO"], request["REQUEST_METHOD"], response)
+        return response
+
+    async def async_checked(self: AsyncClient, **request: Any) -> Any:
+        response = await async_request(self, **request)
+        check_test_client_response(request["path"], request["method"], response)
+        return response
+
+    monkeypatch.setattr(Client, "request", checked)
+    monkeypatch.setattr(AsyncClient, "request", async_checked)
+
+
+@pytest.fixture(autouse=True)
+def _no_outage_carried_over() -> Iterator[None]:
+    """A test that takes Redis or the broker down leaves the process's outage windows open;
+    the next test starts with both closed."""
+    yield
+    redis_outage.end()
+    broker_outage.end()
 
 
 @pytest.fixture

@@ -1,43 +1,136 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from infyn.lib.api.fields import StrictCharField
-
-_EXTERNAL_ID_MAX = 255
+from infyn.lib.api.fields import (
+    EXTERNAL_ID_PATTERN,
+    NO_NUL_PATTERN,
+    ExternalIdField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+)
 
 
 def _max_tokens_field() -> serializers.IntegerField:
-    return serializers.IntegerField(
-        required=False, min_value=1, max_value=settings.LLM_MAX_TOKENS_LIMIT
-    )
+    return StrictIntegerField(required=False, min_value=1, max_value=settings.LLM_MAX_TOKENS_LIMIT)
 
 
+def _temperature_field() -> serializers.FloatField:
+    return StrictFloatField(required=False, min_value=0, max_value=2)
+
+
+def new_message_problem(text: str) -> str | None:
+    """What is wrong with a new chat message, or None: the rule of every chat surface."""
+    if not text.strip():
+        return "Must not be blank."
+    if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
+        return f"Longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters."
+    return None
+
+
+class NewMessageField(StrictCharField):
+    """The user's new message: non-blank, at most INFYN_CHAT_MAX_MESSAGE_CHARS, kept as typed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        problem = new_message_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+_TEXT = {"type": "string", "pattern": NO_NUL_PATTERN}
+
+
+@extend_schema_field(
+    {
+        "anyOf": [
+            _TEXT,
+            {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"type": {"const": "text"}, "text": _TEXT},
+                    "required": ["type", "text"],
+                },
+            },
+        ],
+        "description": "A string, or a list of text parts (joined by newlines).",
+    }
+)
 class ContentField(serializers.Field[str, Any, Any, Any]):
     """OpenAI message content: a string, or a list of parts of which text parts are kept."""
 
     default_error_messages = {
         "invalid": "Must be a string or a list of content parts.",
         "unsupported": "Only text content parts are supported.",
+        "nul": "Must not contain NUL characters.",
     }
 
     def to_internal_value(self, data: Any) -> str:
         if isinstance(data, str):
-            return data
-        if not isinstance(data, list):
+            text = data
+        elif isinstance(data, list):
+            texts = []
+            for part in data:
+                if not isinstance(part, dict) or part.get("type") != "text":
+                    self.fail("unsupported")
+                if not isinstance(part.get("text"), str):
+                    self.fail("invalid")
+                texts.append(part["text"])
+            text = "\n".join(texts)
+        else:
             self.fail("invalid")
-        texts = []
-        for part in data:
-            if not isinstance(part, dict) or part.get("type") != "text":
-                self.fail("unsupported")
-            if not isinstance(part.get("text"), str):
-                self.fail("invalid")
-            texts.append(part["text"])
-        return "\n".join(texts)
+        if "\x00" in text:
+            self.fail("nul")
+        return text
 
     def to_representation(self, value: str) -> str:
         return value
+
+
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "minLength": 1, "pattern": NO_NUL_PATTERN},
+            {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "pattern": NO_NUL_PATTERN},
+                "maxItems": 4,
+            },
+            {"type": "null"},
+        ]
+    }
+)
+class StopField(serializers.JSONField):
+    """Up to four stop sequences, or one."""
+
+
+@extend_schema_field({"type": ["array", "null"], "maxItems": 0, "description": "Not supported."})
+class ToolsField(serializers.JSONField):
+    """Tools are not supported: absent, null or empty only."""
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {"thread_id": {"type": "string", "pattern": EXTERNAL_ID_PATTERN}},
+        "additionalProperties": {"type": "string", "maxLength": 512, "pattern": NO_NUL_PATTERN},
+        "description": "Strings; `thread_id` names the thread, as X-Infyn-Thread does.",
+    }
+)
+class ChatMetadataField(serializers.DictField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=StrictCharField(max_length=512), **kwargs)
 
 
 class ChatCompletionMessageSerializer(serializers.Serializer[Any]):
@@ -47,7 +140,7 @@ class ChatCompletionMessageSerializer(serializers.Serializer[Any]):
 
 
 class StreamOptionsSerializer(serializers.Serializer[Any]):
-    include_usage = serializers.BooleanField(required=False, default=False)
+    include_usage = StrictBooleanField(required=False, default=False)
 
 
 class ChatCompletionRequestSerializer(serializers.Serializer[Any]):
@@ -55,21 +148,20 @@ class ChatCompletionRequestSerializer(serializers.Serializer[Any]):
 
     model = StrictCharField(required=False, allow_blank=True, max_length=200)
     messages = ChatCompletionMessageSerializer(many=True, allow_empty=False)
-    user = StrictCharField(
-        max_length=_EXTERNAL_ID_MAX,
+    user = ExternalIdField(
         error_messages={"required": "Name the end user in `user`: infyn remembers per user."},
     )
-    stream = serializers.BooleanField(required=False, default=False)
+    stream = StrictBooleanField(required=False, default=False)
     stream_options = StreamOptionsSerializer(required=False)
     max_tokens = _max_tokens_field()
     max_completion_tokens = _max_tokens_field()
-    temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
-    top_p = serializers.FloatField(required=False, min_value=0, max_value=1)
-    stop = serializers.JSONField(required=False)
-    seed = serializers.IntegerField(required=False)
-    n = serializers.IntegerField(required=False, min_value=1, max_value=1)
-    metadata = serializers.DictField(child=StrictCharField(max_length=512), required=False)
-    tools = serializers.JSONField(required=False)
+    temperature = _temperature_field()
+    top_p = StrictFloatField(required=False, min_value=0, max_value=1)
+    stop = StopField(required=False)
+    seed = StrictIntegerField(required=False)
+    n = StrictIntegerField(required=False, min_value=1, max_value=1)
+    metadata = ChatMetadataField(required=False)
+    tools = ToolsField(required=False)
 
     def validate_stop(self, value: Any) -> tuple[str, ...]:
         stops = [value] if isinstance(value, str) else value
@@ -77,6 +169,8 @@ class ChatCompletionRequestSerializer(serializers.Serializer[Any]):
             return ()
         if not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops):
             raise serializers.ValidationError("Must be a string or a list of strings.")
+        if any("\x00" in stop for stop in stops):
+            raise serializers.ValidationError("Must not contain NUL characters.")
         if len(stops) > 4:
             raise serializers.ValidationError("At most 4 stop sequences.")
         return tuple(stops)
@@ -92,34 +186,31 @@ class ChatCompletionRequestSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(
                 "The last message must be the user's new message, with text."
             )
-        if len(last["content"]) > settings.CHAT_MAX_MESSAGE_CHARS:
-            raise serializers.ValidationError(
-                f"The new message is longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters."
-            )
+        problem = new_message_problem(last["content"])
+        if problem:
+            raise serializers.ValidationError(f"The new message: {problem}")
         return value
 
-    def validate_user(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("Must not be blank.")
+    def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
+        if "thread_id" in value:
+            ExternalIdField().run_validation(value["thread_id"])
         return value
 
 
 class ChatRequestSerializer(serializers.Serializer[Any]):
-    user_id = StrictCharField(max_length=_EXTERNAL_ID_MAX)
-    thread_id = StrictCharField(required=False, allow_null=True, max_length=_EXTERNAL_ID_MAX)
-    message = StrictCharField(trim_whitespace=False)
-    stream = serializers.BooleanField(required=False, default=False)
+    user_id = ExternalIdField()
+    thread_id = ExternalIdField(required=False, allow_null=True)
+    message = NewMessageField()
+    stream = StrictBooleanField(required=False, default=False)
     max_tokens = _max_tokens_field()
-    temperature = serializers.FloatField(required=False, min_value=0, max_value=2)
+    temperature = _temperature_field()
 
-    def validate_message(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("Must not be blank.")
-        if len(value) > settings.CHAT_MAX_MESSAGE_CHARS:
-            raise serializers.ValidationError(
-                f"Longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters."
-            )
-        return value
+
+class WidgetMessageSerializer(serializers.Serializer[Any]):
+    """A ``message`` frame of the widget's websocket."""
+
+    content = NewMessageField()
+    thread_id = ExternalIdField(required=False, allow_null=True)
 
 
 class MemoryItemSerializer(serializers.Serializer[Any]):
@@ -151,19 +242,66 @@ class ChatResponseSerializer(serializers.Serializer[Any]):
 
 
 class WidgetTokenCreateSerializer(serializers.Serializer[Any]):
-    user_id = StrictCharField(max_length=_EXTERNAL_ID_MAX)
-    thread_id = StrictCharField(required=False, allow_null=True, max_length=_EXTERNAL_ID_MAX)
-    ttl_seconds = serializers.IntegerField(required=False, min_value=30)
-
-    def validate_ttl_seconds(self, value: int) -> int:
-        if value > settings.WIDGET_TOKEN_MAX_TTL_SECONDS:
-            raise serializers.ValidationError(
-                f"At most {settings.WIDGET_TOKEN_MAX_TTL_SECONDS} seconds."
+    user_id = ExternalIdField()
+    thread_id = ExternalIdField(required=False, allow_null=True)
+    ttl_seconds = StrictIntegerField(
+        required=False,
+        min_value=30,
+        # Read when validating, so the setting can change without a restart of this module.
+        validators=[
+            MaxValueValidator(
+                lambda: settings.WIDGET_TOKEN_MAX_TTL_SECONDS,
+                message="At most %(limit_value)s seconds.",
             )
-        return value
+        ],
+    )
 
 
 class WidgetTokenSerializer(serializers.Serializer[Any]):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
     websocket_url = serializers.CharField()
+
+
+# --- responses, as the schema documents them ------------------------------------------------
+
+
+class ChatCompletionAssistantMessageSerializer(serializers.Serializer[Any]):
+    role = serializers.ChoiceField(choices=["assistant"])
+    content = serializers.CharField(allow_blank=True)
+
+
+class ChatCompletionChoiceSerializer(serializers.Serializer[Any]):
+    index = serializers.IntegerField()
+    message = ChatCompletionAssistantMessageSerializer()
+    finish_reason = serializers.ChoiceField(choices=["stop", "length", "cancelled", "error"])
+
+
+class ChatCompletionUsageSerializer(serializers.Serializer[Any]):
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+
+
+class InfynChatDetailsSerializer(serializers.Serializer[Any]):
+    thread_id = serializers.CharField()
+    user_id = serializers.CharField()
+    memory = MemoryItemSerializer(many=True)
+    prompt_tokens = serializers.IntegerField()
+    baseline_tokens = serializers.IntegerField(help_text="What sending the whole history costs")
+    saved_tokens = serializers.IntegerField()
+    token_counter = serializers.CharField()
+    user_message_id = serializers.IntegerField()
+    assistant_message_id = serializers.IntegerField(allow_null=True)
+
+
+class ChatCompletionSerializer(serializers.Serializer[Any]):
+    """OpenAI's ``chat.completion``, with infyn's own details under ``infyn``."""
+
+    id = serializers.CharField()
+    object = serializers.ChoiceField(choices=["chat.completion"])
+    created = serializers.IntegerField()
+    model = serializers.CharField()
+    choices = ChatCompletionChoiceSerializer(many=True)
+    usage = ChatCompletionUsageSerializer()
+    infyn = InfynChatDetailsSerializer()

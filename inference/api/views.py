@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +25,7 @@ from billing.models import Surface
 from inference.api import streaming
 from inference.api.serializers import (
     ChatCompletionRequestSerializer,
+    ChatCompletionSerializer,
     ChatRequestSerializer,
     ChatResponseSerializer,
     WidgetTokenCreateSerializer,
@@ -33,6 +35,8 @@ from inference.api.streaming import THREAD_HEADER
 from inference.backends import BackendError, chat_backend
 from inference.services import ChatRequest, ChatRun, PreparedChat, chat_prepare
 from infyn.lib.api.error_shape import error_body
+from infyn.lib.api.fields import EXTERNAL_ID_PATTERN, ExternalIdField
+from infyn.lib.api.schema import sse_event_schema
 from tenants.authentication import ApiKeyPrincipal
 from tenants.models import Scope
 from tenants.widget_tokens import widget_token_mint
@@ -55,6 +59,17 @@ def _principal(request: Request) -> ApiKeyPrincipal:
     return principal
 
 
+def _thread_header(request: Request) -> str | None:
+    """The X-Infyn-Thread header, held to the rule of every other thread id."""
+    value = request.headers.get(THREAD_HEADER)
+    if value is None:
+        return None
+    try:
+        return str(ExternalIdField().run_validation(value))
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({THREAD_HEADER: exc.detail}) from None
+
+
 def _prepare(request: Request, chat_request: ChatRequest) -> PreparedChat:
     """Store the message and build the context, timed from the request's arrival."""
     started = getattr(request._request, "infyn_started", None)
@@ -72,11 +87,33 @@ class ChatCompletionsApi(APIView):
         request=ChatCompletionRequestSerializer,
         parameters=[
             OpenApiParameter(
-                THREAD_HEADER, str, OpenApiParameter.HEADER, description="Thread to continue."
+                THREAD_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description="Thread to continue (an id, as in paths); a new one when absent.",
+                pattern=EXTERNAL_ID_PATTERN,
             )
         ],
-        responses={200: OpenApiResponse(description="An OpenAI chat.completion (or SSE chunks).")},
+        responses={
+            (200, "application/json"): ChatCompletionSerializer,
+            (200, "text/event-stream"): OpenApiResponse(
+                sse_event_schema(
+                    "A `chat.completion.chunk` (the last one carries `infyn`), an error in the "
+                    "error shape (after the first chunk, errors arrive this way), or `[DONE]`."
+                ),
+                description=(
+                    "With `stream: true`: server-sent events, each `data:` a "
+                    "`chat.completion.chunk` (the last with `infyn`), then `data: [DONE]`. An "
+                    "error after the first chunk arrives as a `data:` event in the error shape."
+                ),
+            ),
+        },
         summary="OpenAI-compatible chat with long-term memory (only the new message is needed)",
+        description=(
+            "The last of `messages` must be the user's new message, with text; earlier ones "
+            "are ignored (infyn stored them when they happened), except system and developer "
+            "messages, which replace the default system prompt. Name the end user in `user`."
+        ),
     )
     def post(self, request: Request) -> HttpResponseBase:
         serializer = ChatCompletionRequestSerializer(data=request.data)
@@ -88,7 +125,7 @@ class ChatCompletionsApi(APIView):
         system = "\n\n".join(
             m["content"] for m in data["messages"] if m["role"] in {"system", "developer"}
         )
-        thread = request.headers.get(THREAD_HEADER) or data.get("metadata", {}).get("thread_id")
+        thread = _thread_header(request) or data.get("metadata", {}).get("thread_id")
         chat_request = ChatRequest(
             vendor=principal.vendor,
             api_key_id=principal.api_key.pk,
@@ -115,7 +152,16 @@ class ChatApi(APIView):
 
     @extend_schema(
         request=ChatRequestSerializer,
-        responses={200: ChatResponseSerializer},
+        responses={
+            (200, "application/json"): ChatResponseSerializer,
+            (200, "text/event-stream"): OpenApiResponse(
+                sse_event_schema("A frame: `start`, `token`, `done` or `error`, as JSON."),
+                description=(
+                    "With `stream: true`: server-sent events carrying the websocket's frames "
+                    "(`start`, `token`..., then `done` or `error`)."
+                ),
+            ),
+        },
         summary="Chat with memory (infyn's own shape; `stream` gives SSE frames)",
     )
     def post(self, request: Request) -> HttpResponseBase:
@@ -162,7 +208,15 @@ Render = Callable[[ChatRun, dict[str, Any]], Awaitable[HttpResponseBase]]
 
 
 def _streaming_chat_view(api_view: type[APIView], render: Render) -> Any:
-    prepare = api_view.as_view()
+    drf_view = api_view.as_view()
+
+    def prepare(request: HttpRequest) -> HttpResponseBase:
+        try:
+            return drf_view(request)
+        finally:
+            # Back to the pool now: Django would only return it when the response ends,
+            # and a streamed reply can take minutes, holding the connection idle throughout.
+            close_old_connections()
 
     async def view(request: HttpRequest) -> HttpResponseBase:
         request.infyn_started = time.perf_counter()  # type: ignore[attr-defined]

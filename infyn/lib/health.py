@@ -8,7 +8,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 logger = logging.getLogger(__name__)
 
 OK = "ok"
+DEGRADED = "degraded"
 UNAVAILABLE = "unavailable"
 
 
@@ -74,14 +75,34 @@ def broker_status() -> str:
 
 
 def health_report() -> dict[str, Any]:
+    """Each component's state, and the overall status: ``ok``; ``degraded`` when only Redis
+    (cache, channel layer, broker) is down, in which case chats still store every message
+    and answer, and background jobs wait in the outbox; ``unavailable`` without the database."""
     report: dict[str, Any] = {
         **database_status(),
         "cache": cache_status(),
         "channel_layer": channel_layer_status(),
         "broker": broker_status(),
     }
-    healthy = report["database"] == OK and UNAVAILABLE not in report.values()
-    return {"status": OK if healthy else UNAVAILABLE, **report}
+    if report["database"] != OK or report["pgvector"] == "missing":
+        overall = UNAVAILABLE
+    elif UNAVAILABLE in report.values():
+        overall = DEGRADED
+    else:
+        overall = OK
+    return {"status": overall, **report}
+
+
+_STATES = [OK, UNAVAILABLE]
+
+
+class HealthSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=[OK, DEGRADED, UNAVAILABLE])
+    database = serializers.ChoiceField(choices=_STATES)
+    pgvector = serializers.CharField(required=False, help_text='Its version, or "missing"')
+    cache = serializers.ChoiceField(choices=_STATES)
+    channel_layer = serializers.ChoiceField(choices=_STATES)
+    broker = serializers.ChoiceField(choices=[*_STATES, "in-process"])
 
 
 class HealthApi(APIView):
@@ -91,11 +112,12 @@ class HealthApi(APIView):
 
     @extend_schema(
         responses={
-            200: inline_serializer("Health", {"status": serializers.CharField()}),
-            503: inline_serializer("Unhealthy", {"status": serializers.CharField()}),
+            200: OpenApiResponse(HealthSerializer, description="`ok`, or `degraded`: Redis down"),
+            503: OpenApiResponse(HealthSerializer, description="`unavailable`: no database"),
         },
         summary="Health of the database, cache, channel layer and broker",
     )
     def get(self, request: Request) -> Response:
         report = health_report()
-        return Response(report, status=200 if report["status"] == OK else 503)
+        # Degraded still serves: a load balancer must keep sending traffic here.
+        return Response(report, status=503 if report["status"] == UNAVAILABLE else 200)

@@ -1,27 +1,37 @@
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
-from infyn.lib.api.fields import StrictCharField
+from infyn.lib.api.fields import ExternalIdField, StrictCharField, StrictFloatField
 from memory.models import Fact, FactCategory, Message, Role
+
+# Clocks disagree a little; a history dated later than this is not history.
+FUTURE_SKEW = timedelta(minutes=5)
 
 
 class ImportMessageSerializer(serializers.Serializer[Any]):
-    thread = StrictCharField(max_length=255)
+    thread = ExternalIdField()
     role = serializers.ChoiceField(choices=Role.choices)
     content = StrictCharField(trim_whitespace=False, max_length=100_000)
     name = StrictCharField(max_length=100, required=False, default="", allow_blank=True)
     external_id = StrictCharField(max_length=255, required=False, allow_null=True, default=None)
-    created_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    created_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When it was said; any date from year 1 to now (0001-01-01 included).",
+    )
 
     def validate_content(self, value: str) -> str:
         if not value.strip():
             raise serializers.ValidationError("Must not be blank.")
         return value
 
-    def validate_thread(self, value: str) -> str:
-        if "/" in value or not value.strip():
-            raise serializers.ValidationError("Must be a non-blank id without '/'.")
+    def validate_created_at(self, value: datetime | None) -> datetime | None:
+        if value is not None and value > timezone.now() + FUTURE_SKEW:
+            raise serializers.ValidationError("Must not be in the future.")
         return value
 
 
@@ -43,6 +53,16 @@ class SearchQuerySerializer(serializers.Serializer[Any]):
     thread = serializers.CharField(max_length=255, required=False)
 
 
+class FactListQuerySerializer(serializers.Serializer[Any]):
+    include_superseded = serializers.ChoiceField(
+        choices=["true", "false", "1", "0"],
+        required=False,
+        default="false",
+        help_text="Also the facts that later ones replaced.",
+    )
+    category = serializers.ChoiceField(choices=FactCategory.choices, required=False)
+
+
 class SearchResultSerializer(serializers.Serializer[Any]):
     type = serializers.CharField()
     id = serializers.IntegerField()
@@ -55,6 +75,10 @@ class SearchResultSerializer(serializers.Serializer[Any]):
     source_message_ids = serializers.ListField(child=serializers.IntegerField())
     score = serializers.FloatField()
     components = serializers.DictField(child=serializers.FloatField())
+
+
+class SearchResponseSerializer(serializers.Serializer[Any]):
+    results = SearchResultSerializer(many=True)
 
 
 class FactSerializer(serializers.ModelSerializer[Fact]):
@@ -88,18 +112,19 @@ class FactSerializer(serializers.ModelSerializer[Fact]):
 class FactCreateSerializer(serializers.Serializer[Any]):
     text = StrictCharField(max_length=2000)
     category = serializers.ChoiceField(choices=FactCategory.choices, default=FactCategory.OTHER)
-    importance = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.7)
+    importance = StrictFloatField(min_value=0.0, max_value=1.0, default=0.7)
     subject = StrictCharField(max_length=200, required=False)
     attribute = StrictCharField(max_length=100, required=False)
     value = StrictCharField(max_length=2000, required=False)
 
 
 class FactUpdateSerializer(serializers.Serializer[Any]):
+    needs_one_field = True  # the schema says what validate() refuses
     text = StrictCharField(max_length=2000, required=False)
     value = StrictCharField(max_length=2000, required=False)
     category = serializers.ChoiceField(choices=FactCategory.choices, required=False)
-    importance = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
-    confidence = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    importance = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
+    confidence = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:

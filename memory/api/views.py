@@ -2,23 +2,25 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from infyn.lib.api.pagination import CreatedCursorPagination
 from memory import selectors, services
 from memory.api.serializers import (
     FactCreateSerializer,
+    FactListQuerySerializer,
     FactSerializer,
     FactUpdateSerializer,
     ImportResultSerializer,
     ImportSerializer,
     MessageSerializer,
     SearchQuerySerializer,
+    SearchResponseSerializer,
     SearchResultSerializer,
 )
 from memory.models import Fact, Message
@@ -68,12 +70,13 @@ class MemorySearchApi(APIView):
 
     @extend_schema(
         parameters=[SearchQuerySerializer],
-        responses=SearchResultSerializer(many=True),
+        responses=SearchResponseSerializer,
         summary="Hybrid search over facts, summaries and messages, with score components",
     )
     def get(self, request: Request, external_id: str) -> Response:
         end_user = end_user_or_404(request, external_id)
-        query = SearchQuerySerializer(data=request.query_params)
+        # A plain dict: DRF reads an empty value in a QueryDict as absent; here it is invalid.
+        query = SearchQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         thread = _thread_or_404(end_user, query.validated_data.get("thread"))
         results = memories_search(
@@ -90,22 +93,18 @@ class FactListCreateApi(ListAPIView[Fact]):
     write_scope = Scope.MEMORY_WRITE
     serializer_class = FactSerializer
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("include_superseded", bool, description="Also facts replaced"),
-            OpenApiParameter("category", str),
-        ]
-    )
+    @extend_schema(parameters=[FactListQuerySerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Fact]:
         end_user = end_user_or_404(self.request, self.kwargs["external_id"])
-        params = self.request.query_params
+        query = FactListQuerySerializer(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
         return selectors.facts_list(
             end_user=end_user,
-            include_superseded=params.get("include_superseded") in ("1", "true"),
-            category=params.get("category"),
+            include_superseded=query.validated_data["include_superseded"] in ("1", "true"),
+            category=query.validated_data.get("category"),
         )
 
     @extend_schema(request=FactCreateSerializer, responses={201: FactSerializer})
@@ -146,10 +145,8 @@ class FactDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class OldestFirstPagination(CursorPagination):
+class OldestFirstPagination(CreatedCursorPagination):
     ordering = ("created_at", "id")
-    page_size_query_param = "limit"
-    max_page_size = 500
 
 
 class ThreadMessagesApi(ListAPIView[Message]):

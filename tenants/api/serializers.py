@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from infyn.lib.api.fields import StrictCharField
+from infyn.lib.api.fields import ExternalIdField, JsonObjectField
 from tenants.models import ApiKey, EndUser, Thread, Vendor
 
 
@@ -30,15 +30,8 @@ class EndUserSerializer(serializers.ModelSerializer[EndUser]):
 
 
 class EndUserCreateSerializer(serializers.Serializer[Any]):
-    external_id = StrictCharField(max_length=255, trim_whitespace=False)
-    metadata = serializers.DictField(required=False, default=dict)
-
-    def validate_external_id(self, value: str) -> str:
-        if value != value.strip() or not value:
-            raise serializers.ValidationError("Must not be blank or start or end with whitespace.")
-        if "/" in value:
-            raise serializers.ValidationError("Must not contain '/'.")
-        return value
+    external_id = ExternalIdField()
+    metadata = JsonObjectField(required=False, default=dict)
 
 
 class ThreadSerializer(serializers.ModelSerializer[Thread]):

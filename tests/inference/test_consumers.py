@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import OperationalError
 from django.test import override_settings
 
 from billing.models import UsageRecord, UsageStatus
@@ -40,7 +41,7 @@ async def connect(token: str, origin: str = SHOP) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(
         application,
         f"/ws/chat/?token={token}",
-        headers=[(b"origin", origin.encode()), (b"host", b"infyn.example")],
+        headers=[(b"origin", origin.encode()), (b"host", b"testserver")],
     )
     connected, _ = await communicator.connect()
     assert connected
@@ -285,3 +286,126 @@ async def test_a_reply_piling_up_unsent_past_the_cap_closes_the_connection(
     assert closed == {"type": "websocket.close", "code": 4408}
     record = await sync_to_async(UsageRecord.objects.get)()
     assert record.status == UsageStatus.CANCELLED
+
+
+# --- every turn ends with a frame, whatever fails --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("frame", "field"),
+    [
+        ({"type": "message", "content": "a NUL \u0000 here"}, "content"),
+        ({"type": "message", "content": "Hi", "thread_id": "t\u0000"}, "thread_id"),
+        ({"type": "message", "content": "Hi", "thread_id": "a/b"}, "thread_id"),
+        ({"type": "message", "content": "Hi", "thread_id": "x" * 256}, "thread_id"),
+    ],
+)
+async def test_a_message_that_the_database_could_not_store_is_refused_with_a_frame(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI, frame: dict[str, Any], field: str
+) -> None:
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+
+    await ws.send_json_to(frame)
+    error = await ws.receive_json_from(timeout=5)
+
+    assert error["type"] == "error"
+    assert error["error"]["code"] == "invalid_request"
+    assert field in error["error"]["message"] or "NUL" in error["error"]["message"]
+    assert not await sync_to_async(Message.objects.exists)()
+    await ws.disconnect()
+
+
+async def test_a_frame_nested_too_deep_is_refused(allowed_vendor: Vendor) -> None:
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+
+    await ws.send_to(text_data="[" * 100_000 + "]" * 100_000)
+
+    assert (await ws.receive_json_from())["error"]["code"] == "invalid_request"
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (OperationalError("the database went away"), "database_unavailable"),
+        (RuntimeError("a bug"), "server_error"),
+    ],
+)
+async def test_a_turn_that_fails_before_the_reply_ends_with_an_error_frame(
+    allowed_vendor: Vendor,
+    fake_llm: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+    code: str,
+) -> None:
+    def broken(**kwargs: object) -> None:
+        raise failure
+
+    monkeypatch.setattr("inference.consumers.chat_prepare", broken)
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+
+    await ws.send_json_to({"type": "message", "content": "Hello?"})
+    frame = await ws.receive_json_from(timeout=5)
+    await ws.send_json_to({"type": "ping"})
+
+    assert frame["error"]["code"] == code
+    assert await ws.receive_json_from() == {"type": "pong"}  # and the socket still works
+    await ws.disconnect()
+
+
+async def test_a_turn_that_fails_mid_reply_ends_with_an_error_frame_and_its_record(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(text: str) -> dict[str, Any]:
+        raise RuntimeError("a bug while framing the reply")
+
+    monkeypatch.setattr("inference.consumers.token_frame", broken)
+    ws = await connect(await token_for(allowed_vendor))
+    await ws.receive_json_from()
+
+    await ws.send_json_to({"type": "message", "content": "Hello?"})
+    frames = await frames_until(ws, "done")
+
+    assert frames[0]["type"] == "start"
+    assert frames[-1]["error"]["code"] == "server_error"
+    record = await sync_to_async(UsageRecord.objects.get)()
+    assert record.status == UsageStatus.ERROR
+    await ws.disconnect()
+
+
+# --- revocation and host names ---------------------------------------------------------------
+
+
+async def test_revoking_the_key_closes_its_open_websockets_within_seconds(
+    allowed_vendor: Vendor, fake_llm: FakeOpenAI
+) -> None:
+    with override_settings(WS_REVOCATION_CHECK_SECONDS=0.2):
+        ws = await connect(await token_for(allowed_vendor))
+        await ws.receive_json_from()
+
+        await sync_to_async(
+            lambda: [api_key_revoke(api_key=k, actor="t") for k in ApiKey.objects.all()]
+        )()
+        frame = await ws.receive_json_from(timeout=5)
+        closed = await ws.receive_output(timeout=5)
+
+    assert frame["error"]["code"] == "unauthenticated"
+    assert "revoked" in frame["error"]["message"]
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_handshake_for_a_host_not_in_allowed_hosts_is_refused(
+    allowed_vendor: Vendor,
+) -> None:
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/chat/?token={await token_for(allowed_vendor)}",
+        headers=[(b"origin", b"http://evil.example"), (b"host", b"evil.example")],
+    )
+
+    connected, _ = await communicator.connect()
+
+    assert not connected

@@ -7,7 +7,7 @@ import sys
 
 import redis
 
-from tests.infyn.servers import ROOT
+from tests.infyn.servers import ROOT, current_database_url
 
 PROBE = """
 import json
@@ -33,11 +33,16 @@ print(json.dumps({
 """
 
 
-def test_redis_url_moves_channel_layer_cache_and_celery_to_redis(redis_url: str) -> None:
+def test_redis_url_moves_channel_layer_cache_and_celery_to_redis(redis_url: str, db: None) -> None:
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=ROOT,
-        env={**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "infyn.settings"},
+        env={
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "infyn.settings",
+            "DATABASE_URL": current_database_url(),  # migrated, so pgvector is there
+        },
         capture_output=True,
         text=True,
         timeout=180,

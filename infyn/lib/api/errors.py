@@ -4,16 +4,21 @@ Validation errors add ``details``, the per-field messages, so a client can point
 the offending field.
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, status
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from infyn.lib.api.error_shape import error_body
+from infyn.lib.api.exceptions import database_error_as_api_error
+
+logger = logging.getLogger(__name__)
 
 _CODES: dict[type[exceptions.APIException], str] = {
     exceptions.ParseError: "malformed_json",
@@ -29,30 +34,21 @@ _CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
-
-
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif (unavailable := database_error_as_api_error(exc)) is not None:
+        logger.warning("api: %s: %s", unavailable.default_code, exc)
+        exc = unavailable
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response  # an unexpected error: Django's 500 handling takes over
 
     code = _code_for(exc)
     if isinstance(exc, exceptions.ValidationError):
-        message = _first_validation_message(exc.detail) or "The request is invalid."
+        message = first_validation_message(exc.detail) or "The request is invalid."
         response.data = error_body(code, message, details=exc.detail)
     else:
         response.data = error_body(code, _text(exc.detail))
@@ -63,6 +59,9 @@ def is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith("/v1/")
 
 
+# Exempt: it answers every unknown /v1/ path, whatever the method, and a DELETE to one must
+# be a 404 in the API's shape, not CSRF's 403 page (API keys, not cookies, authenticate here).
+@csrf_exempt
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 in the API's error shape under /v1/, Django's page elsewhere."""
     if is_api_path(request):
@@ -92,20 +91,23 @@ def _text(detail: Any) -> str:
     return str(detail)
 
 
-def _first_validation_message(detail: Any, path: str = "") -> str | None:
+def first_validation_message(detail: Any, path: str = "") -> str | None:
     """Flatten the first field error into ``field: message`` for the top-level message."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            field = key if key != "non_field_errors" else ""
-            nested = f"{path}.{field}" if path and field else (field or path)
-            found = _first_validation_message(value, nested)
+            if isinstance(key, int):  # a list's failing items, by index
+                nested = f"{path}[{key}]"
+            else:
+                field = key if key != "non_field_errors" else ""
+                nested = f"{path}.{field}" if path and field else (field or path)
+            found = first_validation_message(value, nested)
             if found:
                 return found
         return None
     if isinstance(detail, list):
         for index, value in enumerate(detail):
             nested = path if not isinstance(value, dict | list) else f"{path}[{index}]"
-            found = _first_validation_message(value, nested)
+            found = first_validation_message(value, nested)
             if found:
                 return found
         return None

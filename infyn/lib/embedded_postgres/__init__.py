@@ -27,6 +27,7 @@ class EmbeddedServer:
     socket_dir: str
     user: str
     pid: int
+    bin_dir: Path  # the server's own binaries, psql among them
 
     def conninfo(self, database: str) -> str:
         return psycopg.conninfo.make_conninfo(host=self.socket_dir, user=self.user, dbname=database)
@@ -72,5 +73,9 @@ def _start(pgdata: Path) -> EmbeddedServer:
     if info.socket_dir is None:
         raise RuntimeError(f"The embedded PostgreSQL in {pgdata} is not listening on a socket.")
     return EmbeddedServer(
-        pgdata=pgdata, socket_dir=str(info.socket_dir), user=handle.postgres_user, pid=info.pid
+        pgdata=pgdata,
+        socket_dir=str(info.socket_dir),
+        user=handle.postgres_user,
+        pid=info.pid,
+        bin_dir=Path(handle.bin_path),
     )
