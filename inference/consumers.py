@@ -31,9 +31,9 @@ from django.conf import settings
 from billing.models import Surface
 from inference import key_watch
 from inference.api.serializers import WidgetMessageSerializer
-from inference.backends import BackendError, chat_backend
+from inference.backends import ChatError, chat_backend
 from inference.frames import done_frame, error_frame, start_frame, token_frame
-from inference.services import ChatRequest, ChatRun, ReplyAbandoned, chat_prepare
+from inference.services import ChatRequest, ChatRun, ReplyAbandoned, chat_prepare, chat_settled
 from infyn.lib.api.errors import first_validation_message
 from infyn.lib.api.exceptions import database_error_as_api_error
 from infyn.lib.api.json_limits import JsonLimitError, json_loads_limited
@@ -177,33 +177,33 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             run = ChatRun(prepared=prepared, backend=backend)
             await run.start()
             await self._stream(run)
-        except BackendError as exc:
+            await self._done(run)
+        except ChatError as exc:  # the model failed, or storing the reply did
             await self._send_frame(error_frame(exc.code, exc.message))
             if run is not None and run.ended:
-                await run.finished()  # the next message sees this one's partial reply
-            return
+                await chat_settled(run)  # the next message sees this one's partial reply
         except SlowClientError:
             if run is not None and run.ended:
-                await run.finished()
+                await chat_settled(run)
             await self._send_frame(
                 error_frame("slow_client", "The connection is too slow for the reply.")
             )
             await self.close(code=CLOSE_SLOW_CLIENT)
-            return
         except asyncio.CancelledError:
             if not self.closing:  # a cancel frame: the socket is open, say how it ended
-                if run is not None and run.ended:
-                    await self._done(run)
-                else:
-                    await self._send_frame(
-                        error_frame("cancelled", "Cancelled before the reply started.")
-                    )
+                await self._cancelled(run)
             raise
         except Exception as exc:  # the database, or a bug: the client still hears of it
             await self._turn_failed(exc, run)
+
+    async def _cancelled(self, run: ChatRun | None) -> None:
+        if run is None or not run.ended:
+            await self._send_frame(error_frame("cancelled", "Cancelled before the reply started."))
             return
-        if run is not None:
+        try:
             await self._done(run)
+        except ChatError as exc:
+            await self._send_frame(error_frame(exc.code, exc.message))
 
     async def _turn_failed(self, exc: Exception, run: ChatRun | None) -> None:
         """End a turn that failed for any reason but the model's with an ``error`` frame,
@@ -217,7 +217,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             frame = error_frame("server_error", "An unexpected error occurred.")
         if run is not None and run.ended:
             try:
-                await run.finished()
+                await chat_settled(run)
             except Exception:
                 logger.exception("websocket: recording the failed turn failed")
         if not self.closing:

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -31,11 +31,13 @@ from inference.backends import (
     BackendError,
     BackendStreamError,
     ChatBackend,
+    ChatError,
     GenerationRequest,
     StreamEvent,
     TextDelta,
     UpstreamUsage,
 )
+from infyn.lib.api.exceptions import database_error_as_api_error
 from memory.context import ContextResult, context_build, history_snapshot
 from memory.embeddings import embed_texts
 from memory.models import Message, Role
@@ -162,6 +164,21 @@ def _store_user_message(*, thread: Thread, content: str, vector: np.ndarray) -> 
         return message_create(thread=thread, role=Role.USER, content=content, embedding=vector)
     finally:
         close_old_connections()  # back to the pool at once, not when the thread is next used
+
+
+class ReplyNotStoredError(ChatError):
+    """The reply was generated (and perhaps shown) but the database could not store it."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__("The reply could not be stored; the database is unavailable.")
+        self.code = code
+
+
+async def chat_settled(run: "ChatRun") -> None:
+    """Wait for a run that already failed to finish recording, whatever that gives: the
+    client is being told of the first failure."""
+    with suppress(ChatError):
+        await run.finished()
 
 
 class ReplyAbandoned(Exception):  # noqa: N818 (an outcome, not a fault of ours)
@@ -327,7 +344,14 @@ class ChatRun:
         # Shielded: the client may be gone (its task cancelled), the record must still land.
         # Any pool thread will do (thread_sensitive=False): one shared thread would queue
         # every connection's records behind each other.
-        await asyncio.shield(sync_to_async(self._record, thread_sensitive=False)(error))
+        try:
+            await asyncio.shield(sync_to_async(self._record, thread_sensitive=False)(error))
+        except Exception as exc:
+            unavailable = database_error_as_api_error(exc)
+            if unavailable is None:
+                raise
+            logger.warning("chat: the reply could not be stored: %s", exc)
+            raise ReplyNotStoredError(unavailable.default_code) from exc
 
     def _record(self, error: BaseException | None) -> None:
         close_old_connections()

@@ -207,10 +207,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# How often the outbox sweeper runs: beat's schedule, and the in-process jobs thread's.
+MEMORY_OUTBOX_SWEEP_INTERVAL_SECONDS = env_int("INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-memory-outbox": {
         "task": "memory.tasks.sweep_outbox_task",
-        "schedule": float(env_int("INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS", 60, minimum=1)),
+        "schedule": float(MEMORY_OUTBOX_SWEEP_INTERVAL_SECONDS),
     },
     "sync-own-indexes": {"task": "memory.tasks.own_indexes_sync_task", "schedule": 600.0},
 }

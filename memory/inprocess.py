@@ -3,8 +3,9 @@
 Without Redis there is no Celery worker. Running each job inline at commit would make every
 chat request wait for fact extraction and summaries, so jobs go to one daemon thread per
 process instead, which does what a worker and beat would: it runs batches from the durable
-outbox, and now and then re-runs jobs left pending (by a crash, or by a process that
-exited with work queued), exactly as the beat sweeper does in production. While idle, it also
+outbox, and every INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS re-runs jobs left pending (by a crash, a
+database outage, or a process that exited with work queued), as the beat sweeper does in
+production. While idle, it also
 builds the partial indexes of end users with long histories, as beat's own-index sync does.
 """
 
@@ -19,7 +20,6 @@ from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
-_SWEEP_EVERY_SECONDS = 60.0
 _OWN_INDEXES_EVERY_SECONDS = 600.0
 
 _queue: "queue.Queue[list[int]]" = queue.Queue()
@@ -63,24 +63,31 @@ def _ensure_started() -> None:
 def _run() -> None:
     from memory.services import outbox_jobs_run
 
-    last_own_indexes = time.monotonic()
+    last_sweep = last_own_indexes = time.monotonic()
     while True:
+        sweep_every = float(settings.MEMORY_OUTBOX_SWEEP_INTERVAL_SECONDS)
         try:
-            job_ids = _queue.get(timeout=_SWEEP_EVERY_SECONDS)
+            job_ids: list[int] | None = _queue.get(timeout=sweep_every)
         except queue.Empty:
+            job_ids = None
+        if job_ids is not None:
+            try:
+                close_old_connections()
+                outbox_jobs_run(job_ids=job_ids)
+            except Exception:  # the jobs stay pending; the sweep runs them again
+                logger.exception("memory: in-process jobs %s failed", job_ids[:5])
+            finally:
+                close_old_connections()
+                _queue.task_done()
+        # By the clock, not only when idle: a steady stream of new jobs must not keep the
+        # ones that failed (the database was down, say) waiting for a quiet minute.
+        now = time.monotonic()
+        if now - last_sweep >= sweep_every:
             _sweep()
-            if time.monotonic() - last_own_indexes >= _OWN_INDEXES_EVERY_SECONDS:
-                _own_indexes_sync()
-                last_own_indexes = time.monotonic()
-            continue
-        try:
-            close_old_connections()
-            outbox_jobs_run(job_ids=job_ids)
-        except Exception:  # the jobs stay pending; the sweep runs them again
-            logger.exception("memory: in-process jobs %s failed", job_ids[:5])
-        finally:
-            close_old_connections()
-            _queue.task_done()
+            last_sweep = now
+        if job_ids is None and now - last_own_indexes >= _OWN_INDEXES_EVERY_SECONDS:
+            _own_indexes_sync()
+            last_own_indexes = now
 
 
 def _sweep() -> None:

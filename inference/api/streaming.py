@@ -9,9 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
 
-from inference.backends import BackendError
+from inference.backends import ChatError
 from inference.frames import done_frame, error_frame, start_frame, token_frame
-from inference.services import ChatOutcome, ChatRun
+from inference.services import ChatOutcome, ChatRun, chat_settled
 from infyn.lib.api.error_shape import error_body
 
 THREAD_HEADER = "X-Infyn-Thread"
@@ -59,13 +59,14 @@ def _openai_usage(outcome: ChatOutcome) -> dict[str, int]:
 
 
 async def _collect(run: ChatRun) -> tuple[str, ChatOutcome] | JsonResponse:
-    """The whole reply and its outcome, or the error response when the backend failed."""
+    """The whole reply and its outcome, or the error response when the chat failed (the
+    model, or storing the reply)."""
     try:
         text = await run.text()
-    except BackendError as exc:
-        await run.finished()  # the partial reply and the usage record are stored
+        return text, await run.finished()
+    except ChatError as exc:
+        await chat_settled(run)  # the partial reply and the usage record are stored
         return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
-    return text, await run.finished()
 
 
 async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
@@ -107,12 +108,12 @@ async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponse
             async with run.deltas() as pieces:
                 async for piece in pieces:
                     yield _sse(chunk({"content": piece}))
-        except BackendError as exc:
+            outcome = await run.finished()
+        except ChatError as exc:
             # Headers are sent: the error travels as an event, as OpenAI's own streams do.
             yield _sse(error_body(exc.code, exc.message))
-            await run.finished()
+            await chat_settled(run)
             return
-        outcome = await run.finished()
         final = chunk({}, outcome.finish_reason)
         final["infyn"] = _infyn(run, outcome)
         yield _sse(final)
@@ -156,10 +157,11 @@ async def chat(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
             async with run.deltas() as pieces:
                 async for piece in pieces:
                     yield _sse(token_frame(piece))
-        except BackendError as exc:
+            outcome = await run.finished()
+        except ChatError as exc:
             yield _sse(error_frame(exc.code, exc.message))
-            await run.finished()
+            await chat_settled(run)
             return
-        yield _sse(done_frame(run.prepared, await run.finished(), run.backend.model))
+        yield _sse(done_frame(run.prepared, outcome, run.backend.model))
 
     return _event_stream(events(), run)

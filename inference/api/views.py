@@ -32,7 +32,7 @@ from inference.api.serializers import (
     WidgetTokenSerializer,
 )
 from inference.api.streaming import THREAD_HEADER
-from inference.backends import BackendError, chat_backend
+from inference.backends import ChatError, chat_backend
 from inference.services import ChatRequest, ChatRun, PreparedChat, chat_prepare
 from infyn.lib.api.error_shape import error_body
 from infyn.lib.api.fields import EXTERNAL_ID_PATTERN, ExternalIdField
@@ -226,7 +226,7 @@ def _streaming_chat_view(api_view: type[APIView], render: Render) -> Any:
         run = ChatRun(prepared=response.prepared, backend=chat_backend())
         try:
             await run.start()
-        except BackendError as exc:
+        except ChatError as exc:
             # The user's message is stored; only the reply is missing.
             return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
         return await render(run, response.options)

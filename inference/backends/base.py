@@ -14,15 +14,22 @@ from typing import Protocol
 from memory.tokens import TokenCounter
 
 
-class BackendError(Exception):
-    """The model could not produce a reply; ``message`` is safe to show to API clients."""
+class ChatError(Exception):
+    """A chat could not complete; ``code``, ``message`` (safe to show to API clients) and
+    ``status_code`` are what every surface answers with: an error response, event or frame."""
 
     status_code = 503
-    code = "backend_unavailable"
+    code = "unavailable"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class BackendError(ChatError):
+    """The model could not produce a reply."""
+
+    code = "backend_unavailable"
 
 
 class BackendUnavailableError(BackendError):

@@ -35,6 +35,7 @@ class FakeOpenAI:
     stall_after: int | None = None  # pieces sent before the stream hangs forever
     error_after: int | None = None  # pieces sent before an error event
     drop_after: int | None = None  # pieces sent before the connection is cut
+    refuse: bool = False  # cut every connection at once, new or kept alive, before answering
     requests: list[dict[str, Any]] = field(default_factory=list)
     abandoned: int = 0  # streams the client closed before they finished
     completed: int = 0
@@ -56,10 +57,16 @@ class _Server:
         self.state = state
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.state.refuse:
+            writer.transport.abort()
+            return
         try:
             while True:
                 request = await self._read_request(reader)
                 if request is None:
+                    return
+                if self.state.refuse:  # a kept-alive connection is cut too
+                    writer.transport.abort()
                     return
                 path, headers, body = request
                 keep_open = await self._dispatch(path, headers, body, writer)

@@ -1,7 +1,7 @@
 """The API's own exceptions, beyond DRF's. No DRF views here: the parser imports this module
 while DRF is still building APIView, so importing views from here would be circular."""
 
-from django.db import InterfaceError, OperationalError
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
 
@@ -39,9 +39,19 @@ def database_error_as_api_error(exc: BaseException) -> exceptions.APIException |
 
     A pool that runs dry and a database that went away (restarted, unreachable) are
     conditions to retry after, not server bugs: no 500, and nothing already stored is lost.
+    A pool that timed out with every connection it may open in use is overloaded; one that
+    timed out below that could not open more, so the database is the problem.
     """
     if not isinstance(exc, OperationalError | InterfaceError):
         return None
-    if isinstance(exc.__cause__, PoolTimeout):
+    if isinstance(exc.__cause__, PoolTimeout) and _pool_is_full():
         return Overloaded()
     return DatabaseUnavailable()
+
+
+def _pool_is_full() -> bool:
+    pool = getattr(connections[DEFAULT_DB_ALIAS], "pool", None)
+    if pool is None:
+        return True
+    stats = pool.get_stats()
+    return int(stats.get("pool_size", 0)) >= int(pool.max_size)
