@@ -11,6 +11,7 @@
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -88,15 +89,17 @@ class PreparedChat:
 def chat_prepare(*, request: ChatRequest, model: str, started: float | None = None) -> PreparedChat:
     """Store the user's message and build the prompt for it (database work; sync).
 
-    The two run side by side: this thread builds the context in a snapshot taken before the
-    message is stored (so it sees the history without the new message, which the prompt adds
-    itself), while a store thread inserts the message. Both use the message's one embedding.
+    The two run side by side, and beside the embedding: a context thread takes a snapshot of
+    the history while this thread embeds the message, then builds the prompt from it while
+    this thread stores the message. The snapshot is taken before the message is stored, so
+    the prompt never sees it (it adds the new message itself). Both use the one embedding.
 
-    The connection pool is shared by every thread of the process, so a thread never holds a
-    pooled connection while it waits on another thread that may need one: this one gives its
-    connection back before it embeds and before it waits for the store. However many chats
-    run at once, each one can always finish; when connections run short a chat waits for one
-    (up to DATABASE_POOL_TIMEOUT, then 503 ``overloaded``) instead of holding one idle.
+    The connection pool is shared by every thread of the process, so no thread ever holds a
+    pooled connection while it waits on another that may need one: this one gives its
+    connection back before it waits for the snapshot and before it waits for the context;
+    the context thread waits only for the embedding, which needs none. However many chats run
+    at once, each can finish; when connections run short, a chat waits for one (up to
+    DATABASE_POOL_TIMEOUT, then 503 ``overloaded``) instead of holding one idle.
     """
     started = started if started is not None else time.perf_counter()
     end_user, _ = end_user_get_or_create(
@@ -109,60 +112,69 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
     else:  # a new thread with an id of our making: nothing to look up first
         thread = thread_create(end_user=end_user, external_id=uuid.uuid4().hex)
         thread_is_new = True
-    close_old_connections()  # embedding is CPU work: no connection held idle meanwhile
-    vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
-    stored: Future[Message] | None = None
+    close_old_connections()  # the context thread may need it for its snapshot
+    snapshot_taken = threading.Event()
+    vector_ready: Future[np.ndarray] = Future()
+    context = _context_threads.submit(
+        _context_from_snapshot,
+        snapshot_taken,
+        vector_ready,
+        end_user=end_user,
+        thread=thread,
+        new_message=request.content,
+        system_prompt=request.system_prompt,
+        model=model,
+        max_completion_tokens=request.max_tokens,
+        thread_is_new=thread_is_new,
+    )
     try:
-        with history_snapshot(end_user) as totals:
-            # Submitted once the snapshot is taken: the message cannot land in it.
-            stored = _store_threads.submit(
-                _store_user_message, thread=thread, content=request.content, vector=vector
-            )
-            context = context_build(
-                end_user=end_user,
-                thread=thread,
-                new_message=request.content,
-                system_prompt=request.system_prompt,
-                model=model,
-                max_completion_tokens=request.max_tokens,
-                query_vector=vector,
-                totals=totals,
-                thread_is_new=thread_is_new,
-            )
+        vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
+    except BaseException as exc:
+        vector_ready.set_exception(exc)
+        raise
+    vector_ready.set_result(vector)
+    snapshot_taken.wait()
+    try:
+        user_message = message_create(
+            thread=thread, role=Role.USER, content=request.content, embedding=vector
+        )
     finally:
-        close_old_connections()  # before waiting on the store thread, which needs one
-        # However the context went, the message is stored (or its error raised) first.
-        user_message = stored.result() if stored is not None else None
-    assert user_message is not None
+        close_old_connections()  # before waiting on the context thread
     return PreparedChat(
         request=request,
         end_user=end_user,
         thread=thread,
         user_message=user_message,
-        context=context,
+        context=context.result(),
         started=started,
         retrieval_ms=(time.perf_counter() - started) * 1000,
     )
 
 
-def _store_threads_count() -> int:
-    """Store threads for the chats of one process: half the pool, so that the chats building
-    their contexts always have connections too (each chat holds at most one at a time)."""
+def _context_threads_count() -> int:
+    """Context threads for the chats of one process: half the pool, so that chats storing
+    their messages always find connections too (a chat's two threads hold one each)."""
     pool: int = settings.DATABASE_POOL_MAX_SIZE
     return max(1, min(16, pool // 2)) if pool else 8
 
 
-# The user's message is stored in one of these while the chat's own thread builds its context.
-_store_threads = ThreadPoolExecutor(
-    max_workers=_store_threads_count(), thread_name_prefix="infyn-chat-store"
+# Each chat's context is built in one of these, beside the storing of its message.
+_context_threads = ThreadPoolExecutor(
+    max_workers=_context_threads_count(), thread_name_prefix="infyn-context"
 )
 
 
-def _store_user_message(*, thread: Thread, content: str, vector: np.ndarray) -> Message:
+def _context_from_snapshot(
+    snapshot_taken: threading.Event, vector_ready: "Future[np.ndarray]", **build: Any
+) -> ContextResult:
     close_old_connections()
     try:
-        return message_create(thread=thread, role=Role.USER, content=content, embedding=vector)
+        with history_snapshot(build["end_user"]) as totals:
+            snapshot_taken.set()
+            # Waits for the embedding only, which needs no connection: no cycle.
+            return context_build(**build, query_vector=vector_ready.result(), totals=totals)
     finally:
+        snapshot_taken.set()  # never leave the chat waiting, even on an error
         close_old_connections()  # back to the pool at once, not when the thread is next used
 
 

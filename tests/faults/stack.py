@@ -39,6 +39,7 @@ class Managed:
 
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.name, self.command, self.env = name, command, env
+        self.pass_fds: tuple[int, ...] = ()  # descriptors the process inherits (a socket)
         self.process: subprocess.Popen[bytes] | None = None
         # Kept open for the object's life, as the process's output; gone when it is.
         self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
@@ -51,6 +52,7 @@ class Managed:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a kill reaches the process group (celery's children)
+            pass_fds=self.pass_fds,
         )
 
     def alive(self) -> bool:
@@ -197,6 +199,10 @@ class ChatResult:
     user_message_id: int | None = None
     assistant_message_id: int | None = None
     transport_error: str | None = None
+    # time.perf_counter() when the request went out, its first reply text came, it ended
+    sent: float = 0.0
+    first_token: float | None = None
+    ended: float | None = None
 
 
 @dataclass
@@ -206,6 +212,7 @@ class ChatLoad:
     base_url: str
     key: str
     clients: int = 4
+    timeout: float = 30.0
     results: list[ChatResult] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -223,7 +230,10 @@ class ChatLoad:
 
     async def _run(self) -> None:
         limits = httpx.Limits(max_connections=self.clients)
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=30, limits=limits) as http:
+        timeout = httpx.Timeout(self.timeout)
+        async with httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, limits=limits
+        ) as http:
             await asyncio.gather(*(self._client(http, n) for n in range(self.clients)))
 
     async def _client(self, http: httpx.AsyncClient, n: int) -> None:
@@ -247,6 +257,7 @@ class ChatLoad:
             "messages": [{"role": "user", "content": result.content}],
         }
         headers = {"Authorization": f"Bearer {self.key}", "X-Infyn-Thread": f"{result.user}-t"}
+        result.sent = time.perf_counter()
         async with http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as r:
             result.status = r.status_code
             if r.status_code != 200:
@@ -259,10 +270,15 @@ class ChatLoad:
                 data = line[len("data: ") :]
                 if data == "[DONE]":
                     result.done = True
+                    result.ended = time.perf_counter()
                     continue
                 event = json.loads(data)
                 if "error" in event:
                     result.error_code = event["error"]["code"]
+                elif result.first_token is None and any(
+                    choice["delta"].get("content") for choice in event.get("choices", [])
+                ):
+                    result.first_token = time.perf_counter()
                 infyn = event.get("infyn")
                 if infyn:
                     result.user_message_id = infyn["user_message_id"]
