@@ -99,7 +99,8 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
     connection back before it waits for the snapshot and before it waits for the context;
     the context thread waits only for the embedding, which needs none. However many chats run
     at once, each can finish; when connections run short, a chat waits for one (up to
-    DATABASE_POOL_TIMEOUT, then 503 ``overloaded``) instead of holding one idle.
+    DATABASE_POOL_TIMEOUT, then 503 ``overloaded``) instead of holding one idle. So it must be
+    called outside any transaction: it gives its connection back midway.
     """
     started = started if started is not None else time.perf_counter()
     end_user, _ = end_user_get_or_create(

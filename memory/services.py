@@ -10,7 +10,7 @@ from uuid import UUID
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
@@ -301,9 +301,21 @@ _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="infyn-outbox"
 
 def _dispatch_after_commit(job_ids: list[int]) -> None:
     if settings.MEMORY_BACKGROUND_JOBS == "celery":
-        _publisher.submit(outbox_dispatch, job_ids=job_ids, marked=True)
+        _publisher.submit(_publish, job_ids)
     else:
         outbox_dispatch(job_ids=job_ids, marked=True)
+
+
+def _publish(job_ids: list[int]) -> None:
+    # A failed publish marks its jobs in the database: with a connection of the pool's, given
+    # back at once (kept, it would be idle for good, and broken after a database restart).
+    close_old_connections()
+    try:
+        outbox_dispatch(job_ids=job_ids, marked=True)
+    except Exception:  # nothing waits on this thread: say so here, the sweeper does the rest
+        logger.exception("memory: publishing %d outbox jobs failed", len(job_ids))
+    finally:
+        close_old_connections()
 
 
 # --- outbox ---------------------------------------------------------------------------------
