@@ -11,7 +11,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from infyn.lib.broker import broker_outage
@@ -162,30 +162,24 @@ def _messages_insert(
 ) -> list[Message]:
     if not rows:
         return []
-    # The turn each new message replies to: the one before it in the input, or the
-    # thread's last stored message for the first. Read before embedding, which is slow
-    # and stays outside the transaction.
-    previous: dict[UUID, Message | MessageInput | None] = {}
-    contexts: list[str] = []
-    embedded: list[str] = []
-    for thread, item in rows:
-        if thread.id not in previous:
-            previous[thread.id] = (
-                Message.objects.filter(thread=thread).order_by("-position").first()
-            )
-        contexts.append(
-            message_context_text(name=item.name, content=item.content, previous=previous[thread.id])
-        )
-        embedded.append(message_embedding_text(name=item.name, content=item.content))
-        previous[thread.id] = item
+    embedded = [message_embedding_text(name=item.name, content=item.content) for _, item in rows]
     if vectors is None:
-        vectors = embed_texts(embedded)
+        vectors = embed_texts(embedded)  # slow: before the transaction, not inside it
     now = timezone.now()
     with transaction.atomic():
-        next_position = _lock_threads_for_append({thread.id for thread, _ in rows})
+        last = _lock_threads_for_append({thread.id for thread, _ in rows})
+        next_position = {thread_id: position for thread_id, (position, _turn) in last.items()}
+        # The turn each new message replies to: the one before it in the input, or the
+        # thread's last stored message for the first (read under the lock, so a message
+        # stored meanwhile by another writer is the one replied to).
+        previous = {thread_id: turn for thread_id, (_position, turn) in last.items()}
         messages = []
-        for (thread, item), context, vector in zip(rows, contexts, vectors, strict=True):
+        for (thread, item), vector in zip(rows, vectors, strict=True):
             next_position[thread.id] += 1
+            context = message_context_text(
+                name=item.name, content=item.content, previous=previous[thread.id]
+            )
+            previous[thread.id] = item
             messages.append(
                 Message(
                     end_user=end_user,
@@ -209,17 +203,36 @@ def _messages_insert(
     return created
 
 
-def _lock_threads_for_append(thread_ids: set[UUID]) -> dict[UUID, int]:
-    """Lock the threads (in a fixed order, so writers never deadlock) and return each
-    one's current last position."""
-    list(Thread.objects.select_for_update().filter(pk__in=thread_ids).order_by("pk").values("pk"))
-    last = dict(
-        Message.objects.filter(thread_id__in=thread_ids)
-        .values("thread_id")
-        .annotate(last=Max("position"))
-        .values_list("thread_id", "last")
-    )
-    return {thread_id: last.get(thread_id) or 0 for thread_id in thread_ids}
+def _lock_threads_for_append(
+    thread_ids: set[UUID],
+) -> dict[UUID, tuple[int, MessageInput | None]]:
+    """Lock the threads (in a fixed order, so writers never deadlock) and return each one's
+    last position and last message, in one round trip (chat stores a message per request)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT thread.id, last.position, last.role, last.name, last.content
+            FROM tenants_thread thread
+            LEFT JOIN LATERAL (
+                SELECT position, role, name, content FROM memory_message
+                WHERE thread_id = thread.id ORDER BY position DESC LIMIT 1
+            ) last ON true
+            WHERE thread.id = ANY(%s)
+            ORDER BY thread.id
+            FOR UPDATE OF thread
+            """,
+            [list(thread_ids)],
+        )
+        rows = cursor.fetchall()
+    return {
+        thread_id: (
+            position or 0,
+            None
+            if position is None
+            else MessageInput(thread_external_id="", role=role, name=name, content=content),
+        )
+        for thread_id, position, role, name, content in rows
+    }
 
 
 def term_stats_add(*, end_user: EndUser, message_ids: Sequence[int]) -> None:
