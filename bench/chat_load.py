@@ -154,10 +154,12 @@ def run(args: argparse.Namespace, vendor: Vendor, key: str) -> dict[str, Any]:
             f"daphne-{n}": psutil.Process(s.process.pid) for n, s in enumerate(servers) if s.process
         }
         roots["bench"] = psutil.Process()
+        if worker is not None and worker.process is not None:
+            roots["celery"] = psutil.Process(worker.process.pid)
         postmaster = postmaster_process()
         if postmaster is not None:
             roots["postgres"] = postmaster
-        watch = ProcessWatch(roots, trees=["postgres"])
+        watch = ProcessWatch(roots, trees=["postgres", *(["celery"] if worker else [])])
         watch.start()
 
         log(f"{args.clients} clients for {args.seconds} s on {args.processes} daphne process(es)")

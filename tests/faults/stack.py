@@ -24,6 +24,19 @@ import redis
 from tests.infyn.servers import ROOT, free_port
 
 
+def app_env(*, upstream: Any = None, **extra: str) -> dict[str, str]:
+    """Settings for the stack's processes: the fake model server as the `openai` backend
+    when given, sweeps every 2 s (as beat would every minute), quiet logs, and ``extra``."""
+    env = {"INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS": "2", "LOG_LEVEL": "WARNING"}
+    if upstream is not None:
+        env |= {
+            "INFYN_LLM_BACKEND": "openai",
+            "INFYN_LLM_BASE_URL": upstream.base_url,
+            "INFYN_LLM_MODEL": "fake-model",
+        }
+    return env | extra
+
+
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> float:
     """Poll ``condition`` until it holds; the seconds it took. AssertionError after ``timeout``."""
     started = time.monotonic()

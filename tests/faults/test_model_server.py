@@ -12,7 +12,7 @@ from billing.models import UsageRecord, UsageStatus
 from memory.models import JobStatus, Message, OutboxJob, Role
 from tenants.models import Vendor
 from tests.fakes.openai_server import FakeOpenAI
-from tests.faults.stack import ChatLoad, daphne, running, start_daphne, wait_until
+from tests.faults.stack import ChatLoad, app_env, daphne, running, start_daphne, wait_until
 from tests.infyn.servers import current_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,16 +31,12 @@ def test_a_failing_model_server_never_loses_the_users_message(
     vendor: Vendor, raw_key_for: Callable[..., str], upstream: FakeOpenAI
 ) -> None:
     key = raw_key_for(vendor)
-    env = {
-        "DATABASE_URL": current_database_url(),
-        "INFYN_LLM_BACKEND": "openai",
-        "INFYN_LLM_BASE_URL": upstream.base_url,
-        "INFYN_LLM_MODEL": "fake-model",
-        "INFYN_LLM_TIMEOUT_SECONDS": "2",
-        "INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS": "2",
-        "INFYN_OUTBOX_SWEEP_AFTER_SECONDS": "2",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = app_env(
+        upstream=upstream,
+        DATABASE_URL=current_database_url(),
+        INFYN_LLM_TIMEOUT_SECONDS="2",
+        INFYN_OUTBOX_SWEEP_AFTER_SECONDS="2",
+    )
     web, base_url = daphne(env)
     with running(web):
         start_daphne(web, base_url)

@@ -5,6 +5,10 @@ every chat answered 200 before, during or after is stored in full; the server re
 itself; and the background jobs that failed while it was down are done once it is back.
 """
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -16,11 +20,13 @@ from tests.faults.stack import (
     ChatLoad,
     PrivatePostgres,
     answered,
+    app_env,
     daphne,
     running,
     start_daphne,
     wait_until,
 )
+from tests.infyn.servers import ROOT
 
 
 @pytest.fixture
@@ -30,40 +36,32 @@ def postgres() -> Iterator[PrivatePostgres]:
     server.stop()
 
 
-def api_key(postgres: PrivatePostgres, base_url: str) -> str:
-    import subprocess
-    import sys
-
-    from tests.infyn.servers import ROOT
-
+def api_key(postgres: PrivatePostgres) -> str:
+    """A vendor and its key in the private server, made as an operator would."""
     created = subprocess.run(
         [sys.executable, "manage.py", "create_vendor", "Faults", "--json"],
         cwd=ROOT,
-        env={**__import__("os").environ, "DATABASE_URL": postgres.url},
+        env={**os.environ, "DATABASE_URL": postgres.url},
         capture_output=True,
         text=True,
         check=True,
     )
-    return str(__import__("json").loads(created.stdout)["api_key"])
+    return str(json.loads(created.stdout)["api_key"])
 
 
 def test_postgres_restarted_under_load_loses_no_answered_chat(
     postgres: PrivatePostgres, upstream: FakeOpenAI
 ) -> None:
-    env = {
-        "DATABASE_URL": postgres.url,
-        "DATABASE_POOL_TIMEOUT": "2",
-        "INFYN_LLM_BACKEND": "openai",
-        "INFYN_LLM_BASE_URL": upstream.base_url,
-        "INFYN_LLM_MODEL": "fake-model",
-        "INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS": "2",
-        "INFYN_OUTBOX_SWEEP_AFTER_SECONDS": "2",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = app_env(
+        upstream=upstream,
+        DATABASE_URL=postgres.url,
+        DATABASE_POOL_TIMEOUT="2",
+        INFYN_OUTBOX_SWEEP_AFTER_SECONDS="2",
+    )
     web, base_url = daphne(env)
     with running(web):
         start_daphne(web, base_url)
-        key = api_key(postgres, base_url)
+        key = api_key(postgres)
         load = ChatLoad(base_url, key).start()
         time.sleep(3)
 

@@ -18,6 +18,7 @@ from tests.faults.stack import (
     ChatLoad,
     RedisServer,
     answered,
+    app_env,
     celery_worker,
     daphne,
     running,
@@ -34,16 +35,12 @@ def test_redis_killed_mid_chat_and_restarted_empty_loses_no_message_and_no_job(
 ) -> None:
     key = raw_key_for(vendor)
     redis_server = RedisServer()
-    env = {
-        "DATABASE_URL": current_database_url(),
-        "REDIS_URL": redis_server.url,
-        "INFYN_LLM_BACKEND": "openai",
-        "INFYN_LLM_BASE_URL": upstream.base_url,
-        "INFYN_LLM_MODEL": "fake-model",
-        "INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS": "2",
-        "INFYN_OUTBOX_SWEEP_AFTER_SECONDS": "5",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = app_env(
+        upstream=upstream,
+        DATABASE_URL=current_database_url(),
+        REDIS_URL=redis_server.url,
+        INFYN_OUTBOX_SWEEP_AFTER_SECONDS="5",
+    )
     web, base_url = daphne(env)
     worker = celery_worker(env)
     with running(redis_server, web, worker):

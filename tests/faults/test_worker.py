@@ -11,6 +11,7 @@ from memory.models import Fact, JobStatus, OutboxJob
 from tenants.models import Vendor
 from tests.faults.stack import (
     RedisServer,
+    app_env,
     celery_worker,
     daphne,
     running,
@@ -43,13 +44,11 @@ def test_a_worker_killed_mid_batch_loses_no_job_and_runs_none_twice(
 ) -> None:
     key = raw_key_for(vendor)
     redis_server = RedisServer()
-    env = {
-        "DATABASE_URL": current_database_url(),
-        "REDIS_URL": redis_server.url,
-        "INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS": "2",
-        "INFYN_OUTBOX_SWEEP_AFTER_SECONDS": "3",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = app_env(
+        DATABASE_URL=current_database_url(),
+        REDIS_URL=redis_server.url,
+        INFYN_OUTBOX_SWEEP_AFTER_SECONDS="3",
+    )
     web, base_url = daphne(env)
     first, second = celery_worker(env), celery_worker(env)
     with running(redis_server, web, first, second):

@@ -5,6 +5,7 @@ of its end user fail: 0.5 to the power of its age in half-lives underflows, whic
 raises as an error.
 """
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def said_on(created_at: str, content: str, thread: str = "t") -> dict[str, Any]:
     return {"thread": thread, "role": "user", "content": content, "created_at": created_at}
+
+
+def store_said_on(end_user: EndUser, created_at: str, content: str) -> None:
+    """Through the service, as an import does (the API also refuses what is in the future)."""
+    when = datetime.fromisoformat(created_at)
+    messages = [MessageInput(thread_external_id="t", role="user", content=content, created_at=when)]
+    messages_import(end_user=end_user, messages=messages)
 
 
 @pytest.mark.parametrize("created_at", ["0001-01-01T00:00:00Z", "1930-05-01T12:00:00Z"])
@@ -39,17 +47,7 @@ def test_messages_from_long_ago_are_found_by_search(
 
 
 def test_a_short_half_life_with_decades_old_messages_still_ranks(end_user: EndUser) -> None:
-    messages_import(
-        end_user=end_user,
-        messages=[
-            MessageInput(
-                thread_external_id="t",
-                role="user",
-                content="I learned to sail in Brittany.",
-                created_at=Message._meta.get_field("created_at").to_python("1990-07-01T00:00Z"),
-            )
-        ],
-    )
+    store_said_on(end_user, "1990-07-01T00:00:00+00:00", "I learned to sail in Brittany.")
 
     # 36 years at a 7-day half-life is about 1,900 half-lives
     results = memories_search(
@@ -73,17 +71,7 @@ def test_a_history_dated_in_the_future_is_refused_with_a_400(
 
 
 def test_relative_dates_said_at_the_calendars_edges_are_kept_as_said(end_user: EndUser) -> None:
-    messages_import(
-        end_user=end_user,
-        messages=[
-            MessageInput(
-                thread_external_id="t",
-                role="user",
-                content="Last year I moved to Lisbon.",
-                created_at=Message._meta.get_field("created_at").to_python("0001-01-01T00:00Z"),
-            )
-        ],
-    )
+    store_said_on(end_user, "0001-01-01T00:00:00+00:00", "Last year I moved to Lisbon.")
 
     # the extraction job ran, and its fact says "last year" rather than "in 0"
     fact = Fact.objects.get(end_user=end_user, attribute="lives_in")
