@@ -5,7 +5,7 @@ with a headless Chromium through Playwright. Playwright's own browser download i
 the script launches the system's Chromium:
 
     apt-get install -y chromium                  # Debian: /usr/bin/chromium
-    .venv/bin/pip install playwright             # the Python package and its driver only
+    # playwright (the Python package and its driver only) is a dev dependency: make install
 
     .venv/bin/python scripts/demo_screenshot.py                      # http://127.0.0.1:8000
     .venv/bin/python scripts/demo_screenshot.py http://127.0.0.1:8010 --out docs/demo-widget.png
