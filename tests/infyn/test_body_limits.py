@@ -1,4 +1,5 @@
-"""Request bodies over INFYN_MAX_REQUEST_BYTES, against a real daphne, over raw sockets.
+"""Request bodies over INFYN_MAX_REQUEST_BYTES (and websocket messages over daphne's 1 MiB),
+against a real daphne, over raw sockets.
 
 Before: a body declared too large got a 400 HTML page, a chunked body was read as empty, and
 daphne received the whole of a 400 MB body (key or no key) before anything refused it.
@@ -14,6 +15,8 @@ import httpx
 import pytest
 
 from tenants.models import EndUser, Vendor
+from tenants.services import api_key_create
+from tenants.widget_tokens import widget_token_mint
 from tests.infyn.servers import current_database_url, daphne_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,3 +114,24 @@ def test_a_chunked_body_under_the_limit_is_read_in_full(
 
     assert response.status_code == 201, response.text
     assert EndUser.objects.filter(vendor=vendor, external_id="chunked-alice").exists()
+
+
+def test_a_websocket_message_over_a_mebibyte_closes_the_connection(
+    server: str, vendor: Vendor
+) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    api_key, _raw = api_key_create(vendor=vendor, name="widget", actor="test")
+    token, _expires = widget_token_mint(api_key=api_key, end_user_external_id="alice")
+    url = server.replace("http://", "ws://") + f"/ws/chat/?token={token}"
+
+    with connect(url, origin=server, max_size=None) as ws:  # type: ignore[arg-type]
+        assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+        # daphne's own limit (--websocket_max_message_size, 1 MiB): refused from the frame's
+        # header, as it arrives, instead of being buffered and answered.
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.send("x" * (2 * LIMIT))
+            ws.recv(timeout=30)
+
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009

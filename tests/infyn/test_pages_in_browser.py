@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_server
 from tests.infyn.servers import current_database_url, daphne_server
@@ -52,6 +53,8 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 @pytest.fixture
 def site() -> Iterator[tuple[str, FakeOpenAI]]:
     call_command("ensure_demo_vendor", verbosity=0)
+    # Playwright's greenlets see connections of their own; this one must not outlive the test.
+    connections.close_all()
     with fake_openai_server() as upstream:
         upstream.default_reply = "Biscuit is a lovely name for a dog!"
         env = {

@@ -102,6 +102,8 @@ def sse_event_schema(data_description: str) -> dict[str, Any]:
 class InfynAutoSchema(AutoSchema):
     """drf-spectacular's schema, with the string rules the server enforces on requests."""
 
+    _direction: str | None = None  # of the serializer being mapped: "request" or "response"
+
     def _map_serializer_field(
         self, field: Any, direction: str, bypass_extensions: bool = False
     ) -> dict[str, Any]:
@@ -116,8 +118,6 @@ class InfynAutoSchema(AutoSchema):
             if max_length is not None:
                 schema.setdefault("maxItems", max_length)
         return schema
-
-    _direction: str | None = None
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> Any:
         # drf-spectacular inserts field validators from here, without saying which way the
