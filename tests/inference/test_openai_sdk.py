@@ -9,7 +9,7 @@ import pytest
 
 from tenants.models import Vendor
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_server
-from tests.infyn.servers import current_database_url, daphne_server
+from tests.infyn.servers import daphne_server, fake_backend_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,13 +23,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def infyn_url(upstream: FakeOpenAI) -> Iterator[str]:
-    env = {
-        "DATABASE_URL": current_database_url(),
-        "INFYN_LLM_BACKEND": "openai",
-        "INFYN_LLM_BASE_URL": upstream.base_url,
-        "INFYN_LLM_MODEL": "fake-model",
-    }
-    with daphne_server(env) as base_url:
+    with daphne_server(fake_backend_env(upstream)) as base_url:
         yield base_url
 
 

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from memory.models import Message, Role
 from tenants.models import Vendor
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_server
-from tests.infyn.servers import current_database_url, daphne_server
+from tests.infyn.servers import daphne_server, fake_backend_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,14 +37,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 @contextmanager
 def chat_server(upstream: FakeOpenAI, **env: str) -> Iterator[str]:
     with daphne_server(
-        {
-            "DATABASE_URL": current_database_url(),
-            "DATABASE_POOL_MAX_SIZE": POOL,
-            "INFYN_LLM_BACKEND": "openai",
-            "INFYN_LLM_BASE_URL": upstream.base_url,
-            "INFYN_LLM_MODEL": "fake-model",
-            **env,
-        }
+        fake_backend_env(upstream) | {"DATABASE_POOL_MAX_SIZE": POOL} | env
     ) as base_url:
         yield base_url
 

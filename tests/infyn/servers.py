@@ -44,6 +44,17 @@ def current_database_url() -> str:
     return f"postgres://{params['user']}{password}@{host}{port}/{params['dbname']}"
 
 
+def fake_backend_env(upstream: Any) -> dict[str, str]:
+    """Settings for a server on this test's database that generates with the `openai` backend
+    against ``upstream``, a fake model server (tests.fakes.openai_server)."""
+    return {
+        "DATABASE_URL": current_database_url(),
+        "INFYN_LLM_BACKEND": "openai",
+        "INFYN_LLM_BASE_URL": upstream.base_url,
+        "INFYN_LLM_MODEL": "fake-model",
+    }
+
+
 @contextlib.contextmanager
 def daphne_server(env: dict[str, str]) -> Iterator[str]:
     port = free_port()

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_server
-from tests.infyn.servers import current_database_url, daphne_server
+from tests.infyn.servers import daphne_server, fake_backend_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,13 +57,7 @@ def site() -> Iterator[tuple[str, FakeOpenAI]]:
     connections.close_all()
     with fake_openai_server() as upstream:
         upstream.default_reply = "Biscuit is a lovely name for a dog!"
-        env = {
-            "DATABASE_URL": current_database_url(),
-            "INFYN_LLM_BACKEND": "openai",
-            "INFYN_LLM_BASE_URL": upstream.base_url,
-            "INFYN_LLM_MODEL": "fake-model",
-        }
-        with daphne_server(env) as base_url:
+        with daphne_server(fake_backend_env(upstream)) as base_url:
             # localhost: a name in ALLOWED_HOSTS, so the demo page is one of infyn's own
             yield base_url.replace("127.0.0.1", "localhost"), upstream
 

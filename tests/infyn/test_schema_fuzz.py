@@ -20,7 +20,7 @@ from django.conf import settings
 
 from tenants.models import Vendor
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_server
-from tests.infyn.servers import current_database_url, daphne_server
+from tests.infyn.servers import daphne_server, fake_backend_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,15 +42,11 @@ def test_every_generated_request_is_answered_as_the_schema_says(
     key = raw_key_for(vendor)
     schemathesis = shutil.which("st", path=str(Path(sys.executable).parent))
     assert schemathesis, "schemathesis is a dev dependency: make install"
-    env = {
-        "DATABASE_URL": current_database_url(),
+    env = fake_backend_env(upstream) | {
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # the key's hash is keyed with it
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "INFYN_API_RATE_LIMIT": "1000000/min",
-        "INFYN_LLM_BACKEND": "openai",
-        "INFYN_LLM_BASE_URL": upstream.base_url,
-        "INFYN_LLM_MODEL": "fake-model",
         "LOG_LEVEL": "WARNING",
     }
     with daphne_server(env) as base_url:
