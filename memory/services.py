@@ -168,11 +168,11 @@ def _messages_insert(
     now = timezone.now()
     with transaction.atomic():
         last = _lock_threads_for_append({thread.id for thread, _ in rows})
-        next_position = {thread_id: position for thread_id, (position, _turn) in last.items()}
+        next_position = {thread_id: m.position if m else 0 for thread_id, m in last.items()}
         # The turn each new message replies to: the one before it in the input, or the
         # thread's last stored message for the first (read under the lock, so a message
         # stored meanwhile by another writer is the one replied to).
-        previous = {thread_id: turn for thread_id, (_position, turn) in last.items()}
+        previous: dict[UUID, Message | MessageInput | None] = dict(last)
         messages = []
         for (thread, item), vector in zip(rows, vectors, strict=True):
             next_position[thread.id] += 1
@@ -203,36 +203,23 @@ def _messages_insert(
     return created
 
 
-def _lock_threads_for_append(
-    thread_ids: set[UUID],
-) -> dict[UUID, tuple[int, MessageInput | None]]:
+def _lock_threads_for_append(thread_ids: set[UUID]) -> dict[UUID, Message | None]:
     """Lock the threads (in a fixed order, so writers never deadlock) and return each one's
-    last position and last message, in one round trip (chat stores a message per request)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT thread.id, last.position, last.role, last.name, last.content
-            FROM tenants_thread thread
-            LEFT JOIN LATERAL (
-                SELECT position, role, name, content FROM memory_message
-                WHERE thread_id = thread.id ORDER BY position DESC LIMIT 1
-            ) last ON true
-            WHERE thread.id = ANY(%s)
-            ORDER BY thread.id
-            FOR UPDATE OF thread
-            """,
-            [list(thread_ids)],
-        )
-        rows = cursor.fetchall()
-    return {
-        thread_id: (
-            position or 0,
-            None
-            if position is None
-            else MessageInput(thread_external_id="", role=role, name=name, content=content),
-        )
-        for thread_id, position, role, name, content in rows
-    }
+    last stored message, or None for an empty thread.
+
+    Two statements, not one: in READ COMMITTED a statement reads from the snapshot it started
+    with, so a last-message read joined to the lock would miss a message that the writer it
+    waited for has just committed, and both would take the same position."""
+    list(Thread.objects.select_for_update().filter(pk__in=thread_ids).order_by("pk").values("pk"))
+    last_messages = (
+        Message.objects.filter(thread_id__in=thread_ids)
+        .order_by("thread_id", "-position")
+        .distinct("thread_id")
+        .only("thread_id", "position", "role", "name", "content")
+    )
+    last: dict[UUID, Message | None] = dict.fromkeys(thread_ids)
+    last.update((message.thread_id, message) for message in last_messages)
+    return last
 
 
 def term_stats_add(*, end_user: EndUser, message_ids: Sequence[int]) -> None:

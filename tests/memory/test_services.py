@@ -1,8 +1,11 @@
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from django.db import connection, transaction
 from django.test import override_settings
 
 from infyn.lib.broker import broker_outage
@@ -15,6 +18,7 @@ from memory.services import (
     outbox_sweep,
 )
 from tenants.models import EndUser, Thread
+from tenants.services import thread_get_or_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -215,3 +219,43 @@ def test_in_the_embedded_mode_background_jobs_run_in_a_background_thread(
 
     assert not OutboxJob.objects.exclude(status=JobStatus.DONE).exists()
     assert Fact.objects.filter(end_user=end_user, text__icontains="Porto").exists()
+
+
+def test_a_writer_waiting_on_the_thread_lock_sees_the_message_stored_before_it(
+    end_user: EndUser,
+) -> None:
+    """Two writers on one thread: the second, blocked on the thread's lock, must store after
+    the first's message and reply to it, not take the same position."""
+    thread, _ = thread_get_or_create(end_user=end_user, external_id="race")
+    waiting: dict[str, Any] = {}
+
+    def second_writer() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                waiting["pid"] = cursor.fetchone()[0]
+            waiting["message"] = message_create(thread=thread, role="assistant", content="Hi Ana!")
+        except Exception as exc:  # reported by the assertion below
+            waiting["error"] = exc
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=second_writer)
+    with transaction.atomic():
+        first = message_create(thread=thread, role="user", content="I'm Ana.")
+        writer.start()
+        blocked_on_our_lock = "SELECT cardinality(pg_blocking_pids(%s)) > 0"
+        deadline = time.monotonic() + 30
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(blocked_on_our_lock, [waiting.get("pid", 0)])
+                if cursor.fetchone()[0]:
+                    break
+            assert time.monotonic() < deadline, "the second writer never waited on the lock"
+            time.sleep(0.05)
+    writer.join(30)
+
+    assert "error" not in waiting, waiting.get("error")
+    second = waiting["message"]
+    assert (first.position, second.position) == (1, 2)
+    assert "replying to user: I'm Ana." in second.context_text
