@@ -4,9 +4,11 @@ Frames are JSON text. The client sends ``{"type": "message", "content": ..., "th
 ``{"type": "cancel"}`` or ``{"type": "ping"}``; the server answers with the frames of
 ``inference.frames`` (``ready``, ``start``, ``token``, ``done``, ``error``) and ``pong``.
 
-* Authentication is a widget token (never an API key), checked once when connecting,
-  together with the page's origin. Refusals are sent after the handshake, as close codes
-  4401 (token) and 4403 (origin), because browsers hide why a handshake failed.
+* Authentication is a widget token (never an API key), checked when connecting, together
+  with the page's origin. Refusals are sent after the handshake, as close codes 4401
+  (token) and 4403 (origin), because browsers hide why a handshake failed. Revoking the
+  key behind the token closes its open connections with 4401 within
+  ``INFYN_WS_REVOCATION_CHECK_SECONDS`` (``inference.key_watch``).
 * One generation at a time per connection; a second message while one runs is refused.
 * Tokens are batched: the first piece goes out at once, later ones at most every
   ``INFYN_WS_FLUSH_INTERVAL_MS``. A connection whose unsent text passes
@@ -92,21 +94,23 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.closing = True
         if self.grant is not None:
             key_watch.unwatch(self.grant.api_key_id, self)
-        if self.generation is not None and not self.generation.done():
-            self.generation.cancel()
-            await asyncio.gather(self.generation, return_exceptions=True)
+        await self._stop_generation()
 
     async def key_revoked(self) -> None:
         """The key that minted this connection's token was revoked: stop, and say so."""
         if self.closing:
             return
         self.closing = True
-        if self.generation is not None and not self.generation.done():
-            self.generation.cancel()
-            await asyncio.gather(self.generation, return_exceptions=True)
+        await self._stop_generation()
         await self._refuse(
             "unauthenticated", "The key behind this widget token was revoked.", CLOSE_UNAUTHORIZED
         )
+
+    async def _stop_generation(self) -> None:
+        """Cancel the running generation and wait until its record has landed."""
+        if self.generation is not None and not self.generation.done():
+            self.generation.cancel()
+            await asyncio.gather(self.generation, return_exceptions=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.grant is None or self.closing:
@@ -216,10 +220,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             logger.exception("websocket: a chat turn failed")
             frame = error_frame("server_error", "An unexpected error occurred.")
         if run is not None and run.ended:
-            try:
-                await chat_settled(run)
-            except Exception:
-                logger.exception("websocket: recording the failed turn failed")
+            await chat_settled(run)
         if not self.closing:
             await self._send_frame(frame)
 

@@ -154,7 +154,9 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
 
 def _context_threads_count() -> int:
     """Context threads for the chats of one process: half the pool, so that chats storing
-    their messages always find connections too (a chat's two threads hold one each)."""
+    their messages always find connections too (a chat's two threads hold one each), and
+    at most 16 (past that they only queue on the two cores a process gets). Without a pool
+    (each thread opens its own connection) 8."""
     pool: int = settings.DATABASE_POOL_MAX_SIZE
     return max(1, min(16, pool // 2)) if pool else 8
 
@@ -180,16 +182,23 @@ def _context_from_snapshot(
 
 
 class ReplyNotStoredError(ChatError):
-    """The reply was generated (and perhaps shown) but the database could not store it."""
+    """The reply was generated (and perhaps shown) but could not be stored: the database
+    was unavailable (503, its code), or something of ours failed (500 ``server_error``)."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__("The reply could not be stored; the database is unavailable.")
-        self.code = code
+    def __init__(self, cause: Exception) -> None:
+        unavailable = database_error_as_api_error(cause)
+        if unavailable is None:
+            self.code, self.status_code = "server_error", 500
+            detail = "An unexpected error occurred."
+        else:
+            self.code, self.status_code = unavailable.default_code, unavailable.status_code
+            detail = str(unavailable.detail)
+        super().__init__(f"The reply could not be stored. {detail}")
 
 
 async def chat_settled(run: "ChatRun") -> None:
-    """Wait for a run that already failed to finish recording, whatever that gives: the
-    client is being told of the first failure."""
+    """Wait for a run that already failed to finish recording: the client is being told of
+    the first failure, and a failure to record is logged where it happens."""
     with suppress(ChatError):
         await run.finished()
 
@@ -234,8 +243,8 @@ class ChatRun:
     """One generation: ``await start()`` for the first piece, then ``deltas()`` for the rest.
 
     ``start`` raises ``BackendError`` when nothing can be generated, so a surface can still
-    answer with a clean error status. After ``deltas`` ends (or is closed), ``outcome``
-    holds what was recorded.
+    answer with a clean error status. After ``deltas`` ends (or is closed), ``finished()``
+    gives what was recorded, or raises ``ReplyNotStoredError``.
     """
 
     prepared: PreparedChat
@@ -249,6 +258,7 @@ class ChatRun:
     _record_started: bool = False
     _caller_error: BaseException | None = None  # what ended the caller's deltas() block
     _recording: "asyncio.Future[None] | None" = None
+    _not_stored: ReplyNotStoredError | None = None  # why recording failed, for finished()
 
     async def start(self) -> None:
         """Wait for the first piece of the reply (or the end of an empty one)."""
@@ -267,7 +277,7 @@ class ChatRun:
             self._first = await self._next_text()
         except BaseException as exc:
             await self._close_upstream()
-            await self._finish(exc)
+            await self._finish(exc)  # never raises: the client hears of ``exc``
             raise
 
     @asynccontextmanager
@@ -319,12 +329,14 @@ class ChatRun:
     @property
     def ended(self) -> bool:
         """Whether the run has ended and its outcome is recorded or being recorded."""
-        return self.outcome is not None or self._recording is not None
+        return self._record_started or self._recording is not None
 
     async def finished(self) -> "ChatOutcome":
         """The recorded outcome, once ``deltas()`` has ended."""
         if self._recording is not None:
             await asyncio.shield(self._recording)
+        if self._not_stored is not None:
+            raise self._not_stored
         assert self.outcome is not None, "deltas() must have run to its end"
         return self.outcome
 
@@ -357,14 +369,17 @@ class ChatRun:
         # Shielded: the client may be gone (its task cancelled), the record must still land.
         # Any pool thread will do (thread_sensitive=False): one shared thread would queue
         # every connection's records behind each other.
+        # It never raises: it may run as a task nobody awaits (the client left), and start()
+        # must re-raise what stopped the reply. finished() reports a failure.
         try:
             await asyncio.shield(sync_to_async(self._record, thread_sensitive=False)(error))
         except Exception as exc:
-            unavailable = database_error_as_api_error(exc)
-            if unavailable is None:
-                raise
-            logger.warning("chat: the reply could not be stored: %s", exc)
-            raise ReplyNotStoredError(unavailable.default_code) from exc
+            self._not_stored = ReplyNotStoredError(exc)
+            self._not_stored.__cause__ = exc
+            if self._not_stored.code == "server_error":
+                logger.exception("chat: recording the reply failed")
+            else:
+                logger.warning("chat: the reply could not be stored: %s", exc)
 
     def _record(self, error: BaseException | None) -> None:
         close_old_connections()

@@ -214,8 +214,9 @@ def _streaming_chat_view(api_view: type[APIView], render: Render) -> Any:
         try:
             return drf_view(request)
         finally:
-            # Back to the pool now: Django would only return it when the response ends,
-            # and a streamed reply can take minutes, holding the connection idle throughout.
+            # Whatever connection the DRF half still holds goes back now (chat_prepare gives
+            # its own back before it waits): Django would return it only when the response
+            # ends, and a streamed reply can take minutes.
             close_old_connections()
 
     async def view(request: HttpRequest) -> HttpResponseBase:
