@@ -6,8 +6,8 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
+from tenants.api_keys import api_key_hash, api_key_split
 from tenants.models import ApiKey, EndUser, Thread, Vendor
-from tenants.services import api_key_hash, api_key_split
 
 # Compared against when the prefix is unknown, so that a miss costs the same as a hit.
 _NO_SUCH_KEY_HASH = "0" * 64

@@ -1,18 +1,16 @@
 """Writes for vendors, API keys, end users and threads."""
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from tenants.api_keys import API_KEY_PREFIX, api_key_hash
 from tenants.models import (
     ApiKey,
     AuditEvent,
@@ -26,22 +24,8 @@ from tenants.models import (
 )
 from tenants.widget_tokens import origin_normalize
 
-API_KEY_PREFIX = "infyn"
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def api_key_hash(raw_key: str) -> str:
-    secret = settings.API_KEY_HASH_SECRET.encode()
-    return hmac.new(secret, raw_key.encode(), hashlib.sha256).hexdigest()
-
-
-def api_key_split(raw_key: str) -> str | None:
-    """Return the lookup prefix of a key shaped like ``infyn_<prefix>_<secret>``, or None."""
-    parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
-        return None
-    return parts[1]
 
 
 def api_key_create(

@@ -13,34 +13,34 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
-from infyn.lib.redis_cache import outage_tolerant
+from infyn.lib.redis_cache import OutageTolerantRedisCache, outage_tolerant, redis_client
 from tenants.authentication import ApiKeyPrincipal
 
 if TYPE_CHECKING:  # DRF imports these classes while importing APIView itself
     from rest_framework.views import APIView
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """``INFYN_API_RATE_LIMIT`` per API key, in DRF's rate syntax (parsed by DRF)."""
 
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"600/min"`` as (600, 60): requests, and the window in seconds (DRF's syntax)."""
-    count, _, period = rate.partition("/")
-    return int(count), _PERIODS[period.strip()[:1]]
-
-
-class ApiKeyRateThrottle(BaseThrottle):
     _wait = 0.0
+
+    def get_rate(self) -> str:
+        # Read per request (DRF builds a throttle per request), not once at import as DRF's
+        # THROTTLE_RATES are, so settings overrides apply.
+        rate: str = settings.API_RATE_LIMIT
+        return rate
 
     def allow_request(self, request: Request, view: "APIView") -> bool:
         principal = request.user
         if not isinstance(principal, ApiKeyPrincipal):
             return True  # unauthenticated requests are refused before they count
-        # Read per request (not once at import, as DRF does) so settings overrides apply.
-        limit, window = parse_rate(settings.API_RATE_LIMIT)
+        limit, window = self.num_requests, self.duration
+        assert limit is not None  # get_rate() never gives None
+        assert window is not None
         now = time.time()
         window_start = int(now // window) * window
         count = _increment(
@@ -56,9 +56,9 @@ class ApiKeyRateThrottle(BaseThrottle):
 def _increment(key: str, *, timeout: int) -> int:
     """Add one to the counter at ``key`` (created with ``timeout``) and return it."""
     cache = caches["default"]
-    if isinstance(cache, RedisCache):
-        redis_cache = cache
-        count = outage_tolerant(lambda: _redis_increment(redis_cache, key, timeout), None)
+    if isinstance(cache, OutageTolerantRedisCache):
+        full_key = cache.make_and_validate_key(key)
+        count = outage_tolerant(lambda: _redis_increment(full_key, timeout), None)
         if count is not None:
             return count
         # Redis is unreachable: each process counts on its own until it is back, so a key
@@ -69,11 +69,8 @@ def _increment(key: str, *, timeout: int) -> int:
     return int(cache.incr(key))
 
 
-def _redis_increment(cache: RedisCache, key: str, timeout: int) -> int:
-    full_key = cache.make_and_validate_key(key)
-    # Django's Redis backend has no public handle on its client.
-    client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
-    pipeline = client.pipeline(transaction=False)
+def _redis_increment(full_key: str, timeout: int) -> int:
+    pipeline = redis_client().pipeline(transaction=False)
     pipeline.incr(full_key)
     pipeline.expire(full_key, timeout, nx=True)
     count, _expiry_set = pipeline.execute()

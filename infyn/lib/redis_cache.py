@@ -1,36 +1,32 @@
-"""Django's Redis cache backend with one connection pool per process, that survives outages.
+"""The Redis cache: django-redis (one connection pool per process), tolerant of outages.
 
-One pool per process: Django keeps a cache backend instance per thread and per async
-context, and each ``RedisCache`` instance builds its own redis-py connection pool. Under ASGI
-every request runs in a context of its own, so every request opened a fresh TCP connection to
-Redis (with redis-py's handshake) for its first cache call: about a millisecond and a half per
-request for the rate limit alone, plus a connection left for the garbage collector. Here all
-instances with the same server and options share one pool, which is thread-safe and
-re-creates its connections after a fork.
+django-redis keeps its connection pools in a process-wide registry, so the backend
+instances Django makes per thread and per async context (under ASGI, per request) share one
+pool instead of each opening its own TCP connection to Redis.
 
 Outages: Redis is an accelerator here, never a single point of failure. When it cannot be
 reached, a read is a miss, a write is skipped, and for the next few seconds no call even
 tries (each would otherwise wait for a connection attempt to fail). Everything
 cached can be recomputed from the database; the rate limiter counts in the process instead
-(``tenants.throttling``).
+(``tenants.throttling``). django-redis's own ``IGNORE_EXCEPTIONS`` is not used: it would
+still try Redis on every call, and it hides a bad command as well as an outage.
 """
 
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django_redis import get_redis_connection
+from django_redis.cache import RedisCache
+from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from infyn.lib.outage import OutageWindow
 
-_pools: dict[tuple[str, str], Any] = {}
-_pools_lock = threading.Lock()
-
 # The errors that mean "Redis is not there" (refused, unreachable, loading, too slow), as
-# opposed to a bad command, which is a bug and raises.
+# opposed to a bad command, which is a bug and raises. django-redis re-raises the original
+# redis-py error when IGNORE_EXCEPTIONS is off.
 OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 # After a failure, the cache leaves Redis alone this long before it tries again.
@@ -50,81 +46,62 @@ def outage_tolerant(call: Callable[[], _T], fallback: _T) -> _T:
         return fallback
 
 
-class SharedPoolRedisCacheClient(RedisCacheClient):
-    # Django's client keeps its settings in private attributes that django-stubs leaves out.
-    _servers: list[str]
-    _pool_class: Any
-    _pool_options: dict[str, Any]
-    _get_connection_pool_index: Callable[[bool], int]
-
-    def _get_connection_pool(self, write: bool) -> Any:
-        server = self._servers[self._get_connection_pool_index(write)]
-        key = (server, repr(sorted(self._pool_options.items(), key=lambda item: item[0])))
-        pool = _pools.get(key)
-        if pool is None:
-            with _pools_lock:
-                pool = _pools.get(key)
-                if pool is None:
-                    pool = self._pool_class.from_url(server, **self._pool_options)
-                    _pools[key] = pool
-        return pool
+def redis_client(alias: str = "default") -> "Redis[bytes]":
+    """The redis-py client behind the cache ``alias``, for commands the cache API lacks."""
+    client: Redis[bytes] = get_redis_connection(alias, write=True)
+    return client
 
 
-class SharedPoolRedisCache(RedisCache):
+class OutageTolerantRedisCache(RedisCache):  # type: ignore[misc]  # django-redis is untyped
     """Reads miss and writes are skipped while Redis is unreachable (see the module's notes).
 
-    ``incr`` is left as Django has it (it raises): a counter that silently stays at zero
-    would be worse than an error, and the one counter here (the rate limit) has a fallback.
+    ``incr`` is left as django-redis has it (it raises): a counter that silently stays at
+    zero would be worse than an error, and the one counter here (the rate limit) has a
+    fallback.
     """
 
-    def __init__(self, server: str, params: dict[str, Any]) -> None:
-        super().__init__(server, params)
-        self._class = SharedPoolRedisCacheClient
-
-    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+    def get(
+        self, key: Any, default: Any = None, version: int | None = None, client: Any = None
+    ) -> Any:
         return outage_tolerant(lambda: RedisCache.get(self, key, default, version), default)
 
-    def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
-        return outage_tolerant(lambda: RedisCache.get_many(self, keys, version), {})
+    def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
+        return outage_tolerant(lambda: RedisCache.get_many(self, keys, version=version), {})
 
-    def has_key(self, key: str, version: int | None = None) -> bool:
-        return outage_tolerant(lambda: RedisCache.has_key(self, key, version), False)
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        return outage_tolerant(lambda: bool(RedisCache.has_key(self, key, version=version)), False)
 
     def add(
-        self,
-        key: str,
-        value: Any,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        version: int | None = None,
+        self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None
     ) -> bool:
-        return outage_tolerant(lambda: RedisCache.add(self, key, value, timeout, version), False)
-
-    def set(
-        self,
-        key: str,
-        value: Any,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        version: int | None = None,
-    ) -> None:
-        outage_tolerant(lambda: RedisCache.set(self, key, value, timeout, version), None)
-
-    def set_many(
-        self,
-        data: dict[str, Any],
-        timeout: float | None = DEFAULT_TIMEOUT,
-        version: int | None = None,
-    ) -> list[str]:
         return outage_tolerant(
-            lambda: RedisCache.set_many(self, data, timeout, version), list(data)
+            lambda: bool(RedisCache.add(self, key, value, timeout=timeout, version=version)),
+            False,
         )
 
-    def touch(
-        self, key: str, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
-    ) -> bool:
-        return outage_tolerant(lambda: RedisCache.touch(self, key, timeout, version), False)
+    def set(
+        self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        outage_tolerant(
+            lambda: RedisCache.set(self, key, value, timeout=timeout, version=version), None
+        )
 
-    def delete(self, key: str, version: int | None = None) -> bool:
-        return outage_tolerant(lambda: RedisCache.delete(self, key, version), False)
+    def set_many(
+        self, data: dict[Any, Any], timeout: float | None = DEFAULT_TIMEOUT, version: Any = None
+    ) -> list[Any]:
+        def write() -> list[Any]:
+            RedisCache.set_many(self, data, timeout=timeout, version=version)
+            return []  # the keys that could not be stored: none
+
+        return outage_tolerant(write, list(data))
+
+    def touch(self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return outage_tolerant(
+            lambda: bool(RedisCache.touch(self, key, timeout=timeout, version=version)), False
+        )
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        return outage_tolerant(lambda: bool(RedisCache.delete(self, key, version=version)), False)
 
     def delete_many(self, keys: Any, version: int | None = None) -> None:
-        outage_tolerant(lambda: RedisCache.delete_many(self, keys, version), None)
+        outage_tolerant(lambda: RedisCache.delete_many(self, keys, version=version), None)

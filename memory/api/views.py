@@ -25,7 +25,7 @@ from memory.api.serializers import (
 )
 from memory.models import Fact, Message
 from memory.retrieval import memories_search
-from tenants.api.views import end_user_or_404
+from tenants.api.lookups import end_user_or_404
 from tenants.models import EndUser, Scope, Thread
 from tenants.selectors import thread_get
 

@@ -1,4 +1,3 @@
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -7,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants import selectors, services
+from tenants.api.lookups import end_user_or_404
 from tenants.api.serializers import (
     EndUserCreateSerializer,
     EndUserSerializer,
@@ -15,14 +15,6 @@ from tenants.api.serializers import (
 )
 from tenants.authentication import ApiKeyPrincipal, request_vendor
 from tenants.models import EndUser, Scope, Thread
-
-
-def end_user_or_404(request: Request, external_id: str) -> EndUser:
-    """The key's vendor's end user; any other vendor's is indistinguishable from none."""
-    end_user = selectors.end_user_get(vendor=request_vendor(request), external_id=external_id)
-    if end_user is None:
-        raise Http404
-    return end_user
 
 
 class MeApi(APIView):

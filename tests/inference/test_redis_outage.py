@@ -28,9 +28,9 @@ def redis_down() -> Iterator[str]:
     url = f"redis://127.0.0.1:{free_port()}/0"
     cache = {
         "default": {
-            "BACKEND": "infyn.lib.redis_cache.SharedPoolRedisCache",
+            "BACKEND": "infyn.lib.redis_cache.OutageTolerantRedisCache",
             "LOCATION": url,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 5},
         }
     }
     with override_settings(CACHES=cache):

@@ -4,7 +4,7 @@ import redis
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
 
-from infyn.lib.redis_cache import SharedPoolRedisCache
+from infyn.lib.redis_cache import OutageTolerantRedisCache
 
 
 def _connections(url: str, name: str) -> int:
@@ -15,9 +15,9 @@ def _connections(url: str, name: str) -> int:
 def test_cache_instances_share_one_connection_pool(redis_url: str) -> None:
     # given: what Django does per request under ASGI: a new backend instance each time
     name = "infyn-test-shared-pool"
-    instances = [
-        SharedPoolRedisCache(redis_url, {"OPTIONS": {"client_name": name}}) for _ in range(25)
-    ]
+    # django-redis keys its pools by URL, so the name goes in the URL: a pool of its own.
+    location = f"{redis_url}?client_name={name}"
+    instances = [OutageTolerantRedisCache(location, {}) for _ in range(25)]
 
     # when
     for index, cache in enumerate(instances):
@@ -34,9 +34,8 @@ def test_requests_in_their_own_async_contexts_reuse_connections(
     name = "infyn-test-async-contexts"
     settings.CACHES = {  # type: ignore[attr-defined]
         "default": {
-            "BACKEND": "infyn.lib.redis_cache.SharedPoolRedisCache",
-            "LOCATION": redis_url,
-            "OPTIONS": {"client_name": name},
+            "BACKEND": "infyn.lib.redis_cache.OutageTolerantRedisCache",
+            "LOCATION": f"{redis_url}?client_name={name}",
         }
     }
 

@@ -52,7 +52,7 @@ def test_redis_url_moves_channel_layer_cache_and_celery_to_redis(redis_url: str,
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])
     assert probe["channel_layer"] == "channels_redis.core.RedisChannelLayer"
-    assert probe["cache"] == "infyn.lib.redis_cache.SharedPoolRedisCache"
+    assert probe["cache"] == "infyn.lib.redis_cache.OutageTolerantRedisCache"
     assert probe["eager"] is False
     assert probe["pong"] == "pong"
     assert probe["report"]["status"] == "ok"

@@ -1,11 +1,16 @@
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from infyn.lib.redis_cache import redis_client
+from tenants.apps import check_rate_limit
 from tenants.models import ApiKey, EndUser, Scope, Vendor
 from tenants.services import api_key_create, api_key_revoke
+from tenants.throttling import ApiKeyRateThrottle
 from tests.factories import EndUserFactory, ThreadFactory
 
 pytestmark = pytest.mark.django_db
@@ -314,16 +319,31 @@ def test_openapi_schema_and_docs_are_served() -> None:
 def test_the_rate_limit_counts_in_redis_when_the_cache_is_redis(
     vendor: Vendor, client_for: Callable[..., APIClient], redis_url: str
 ) -> None:
-    from django.core.cache import caches
-
     redis_cache = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        "default": {
+            "BACKEND": "infyn.lib.redis_cache.OutageTolerantRedisCache",
+            "LOCATION": redis_url,
+        }
     }
     with override_settings(CACHES=redis_cache, API_RATE_LIMIT="2/min"):
         caches["default"].clear()
         api = client_for(vendor)
         statuses = [api.get("/v1/me").status_code for _ in range(3)]
-        counters = caches["default"]._cache.get_client().keys("*throttle:api_key:*")
+        counters = redis_client().keys("*throttle:api_key:*")
 
     assert statuses == [200, 200, 429]
     assert len(counters) == 1
+
+
+@pytest.mark.parametrize("rate", ["600", "ten/min", "600/fortnight", "0/min", "-5/min", "600/"])
+def test_a_rate_limit_drf_cannot_read_stops_the_app_from_starting(rate: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="INFYN_API_RATE_LIMIT"):
+        check_rate_limit(rate)
+
+
+@pytest.mark.parametrize(("rate", "parsed"), [("600/min", (600, 60)), ("5/s", (5, 1))])
+def test_the_rate_limit_is_read_with_drfs_syntax(rate: str, parsed: tuple[int, int]) -> None:
+    check_rate_limit(rate)  # accepted
+    with override_settings(API_RATE_LIMIT=rate):
+        throttle = ApiKeyRateThrottle()
+    assert (throttle.num_requests, throttle.duration) == parsed

@@ -2,8 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tenants.api_keys import api_key_split
 from tenants.selectors import api_key_get_by_prefix
-from tenants.services import api_key_revoke, api_key_split
+from tenants.services import api_key_revoke
 
 
 class Command(BaseCommand):
