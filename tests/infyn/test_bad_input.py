@@ -106,7 +106,14 @@ def test_a_nul_in_the_path_or_query_is_a_400(api: APIClient, alice: EndUser, pat
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/users?cursor=cD0yMDI2", "/v1/users?cursor=garbage", "/v1/users?cursor=cD0"]
+    "path",
+    [
+        "/v1/users?cursor=cD0yMDI2",
+        "/v1/users?cursor=garbage",
+        "/v1/users?cursor=cD0",
+        # "p=2024-13-45T00:00:00": shaped like a timestamp, but no such date
+        "/v1/users?cursor=cD0yMDI0LTEzLTQ1VDAwOjAwOjAw",
+    ],
 )
 def test_a_cursor_this_api_did_not_make_names_no_page(
     api: APIClient, alice: EndUser, path: str

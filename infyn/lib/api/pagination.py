@@ -36,7 +36,7 @@ class CreatedCursorPagination(CursorPagination):
         # The position is a created_at as this class wrote it; anything else would reach
         # the database as a timestamp it cannot parse.
         position = cursor.position if cursor is not None else None
-        if position is not None and parse_datetime(str(position)) is None:
+        if position is not None and not _is_timestamp(str(position)):
             raise _invalid_cursor()
         return cursor
 
@@ -53,6 +53,13 @@ class CreatedCursorPagination(CursorPagination):
             page["properties"][link].pop("nullable", None)
             page["properties"][link]["type"] = ["string", "null"]
         return page
+
+
+def _is_timestamp(text: str) -> bool:
+    try:
+        return parse_datetime(text) is not None
+    except ValueError:  # shaped like one, but no such date ("2024-13-45T00:00:00")
+        return False
 
 
 def _invalid_cursor() -> exceptions.NotFound:
