@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from infyn.lib.errors import DomainError
 from tenants.api_keys import API_KEY_PREFIX, api_key_hash
 from tenants.models import (
     ApiKey,
@@ -23,6 +24,11 @@ from tenants.models import (
     all_scopes,
 )
 from tenants.widget_tokens import origin_normalize
+
+
+class VendorInputError(DomainError):
+    """A vendor's name or settings cannot be stored as given."""
+
 
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -109,7 +115,7 @@ def vendor_create(
     """Create a vendor with its first API key (and owner, when an email is given)."""
     name = name.strip()
     if not name:
-        raise ValueError("A vendor needs a name.")
+        raise VendorInputError("A vendor needs a name.")
     origins = origins_normalize(allowed_origins)
     vendor = Vendor.objects.create(
         name=name, slug=_unique_slug(name), plan=plan, allowed_origins=origins
@@ -132,12 +138,12 @@ def vendor_create(
 
 
 def origins_normalize(origins: Sequence[str]) -> list[str]:
-    """Web origins as the widget's origin check compares them; ValueError names a bad one."""
+    """Web origins as the widget's origin check compares them; VendorInputError names a bad one."""
     normalized = []
     for origin in origins:
         value = origin_normalize(origin)
         if value is None:
-            raise ValueError(f"Not a web origin (scheme://host[:port]): {origin!r}")
+            raise VendorInputError(f"Not a web origin (scheme://host[:port]): {origin!r}")
         normalized.append(value)
     return sorted(set(normalized))
 

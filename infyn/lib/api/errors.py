@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler
 
 from infyn.lib.api.error_shape import error_body
 from infyn.lib.api.exceptions import database_error_as_api_error
+from infyn.lib.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif (unavailable := database_error_as_api_error(exc)) is not None:
         logger.warning("api: %s: %s", unavailable.default_code, exc)
         exc = unavailable
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message), status=exc.status_code)
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response  # an unexpected error: Django's 500 handling takes over

@@ -1,7 +1,10 @@
 """The API's own exceptions, beyond DRF's. No DRF views here: the parser imports this module
 while DRF is still building APIView, so importing views from here would be circular."""
 
+from typing import Any, cast
+
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from psycopg import Error as PsycopgError
 from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
 
@@ -10,12 +13,6 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
 
 
 class Overloaded(exceptions.APIException):
@@ -40,18 +37,37 @@ def database_error_as_api_error(exc: BaseException) -> exceptions.APIException |
     A pool that runs dry and a database that went away (restarted, unreachable) are
     conditions to retry after, not server bugs: no 500, and nothing already stored is lost.
     A pool that timed out with every connection it may open in use is overloaded; one that
-    timed out below that could not open more, so the database is the problem.
+    timed out below that could not open more, so the database is the problem. Any other
+    operational error (a deadlock, a statement timeout, a full disk) is a fault to look
+    into: None, so that it is a 500 with its traceback logged.
     """
     if not isinstance(exc, OperationalError | InterfaceError):
         return None
-    if isinstance(exc.__cause__, PoolTimeout) and _pool_is_full():
-        return Overloaded()
-    return DatabaseUnavailable()
+    cause = exc.__cause__
+    if isinstance(cause, PoolTimeout):
+        return Overloaded() if _pool_is_full() else DatabaseUnavailable()
+    if isinstance(exc, InterfaceError) or _is_connection_failure(cause):
+        return DatabaseUnavailable()
+    return None
+
+
+# SQLSTATEs of a server that is going away or not taking connections yet: admin_shutdown,
+# crash_shutdown, cannot_connect_now (starting up or in recovery).
+_SERVER_GOING_AWAY = {"57P01", "57P02", "57P03"}
+
+
+def _is_connection_failure(cause: BaseException | None) -> bool:
+    """Whether the driver error behind a Django OperationalError is a lost connection."""
+    if not isinstance(cause, PsycopgError):
+        return True  # raised by Django itself, with no server reply: the connection failed
+    sqlstate = cause.sqlstate
+    # No SQLSTATE: the server never answered (refused, reset, closed mid-query).
+    # Class 08: connection exceptions.
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_GOING_AWAY
 
 
 def _pool_is_full() -> bool:
-    pool = getattr(connections[DEFAULT_DB_ALIAS], "pool", None)
-    if pool is None:
-        return True
+    # Only a PoolTimeout leads here, so the connection is PostgreSQL's, with a pool.
+    pool = cast(Any, connections[DEFAULT_DB_ALIAS]).pool
     stats = pool.get_stats()
     return int(stats.get("pool_size", 0)) >= int(pool.max_size)

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 
 from tenants.models import Plan
-from tenants.services import vendor_create
+from tenants.services import VendorInputError, vendor_create
 
 
 class Command(BaseCommand):
@@ -42,8 +42,8 @@ class Command(BaseCommand):
                 allowed_origins=options["allowed_origins"],
                 actor="command:create_vendor",
             )
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+        except VendorInputError as exc:
+            raise CommandError(exc.message) from None
         if options["json"]:
             payload = {"vendor_id": str(vendor.id), "slug": vendor.slug, "api_key": raw_key}
             self.stdout.write(json.dumps(payload))
