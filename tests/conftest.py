@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 import redis
+from asgiref.sync import SyncToAsync
+from django.db import connections
 from django.test import AsyncClient, Client
 from rest_framework.test import APIClient
 
@@ -50,6 +52,14 @@ def _no_outage_carried_over() -> Iterator[None]:
     yield
     redis_outage.end()
     broker_outage.end()
+
+
+@pytest.fixture(autouse=True)
+def _close_worker_thread_connections() -> Iterator[None]:
+    """Views run database work in asgiref's worker thread; its connection must not outlive
+    the test, or the test database cannot be flushed or dropped."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 from collections.abc import Callable, Iterator
 
 import pytest
-from asgiref.sync import SyncToAsync
-from django.db import connections
 from django.test import override_settings
 
 from inference.backends import reset_chat_backend
@@ -24,14 +22,6 @@ def fake_llm() -> Iterator[FakeOpenAI]:
         reset_chat_backend()
         yield server
     reset_chat_backend()
-
-
-@pytest.fixture(autouse=True)
-def _close_worker_thread_connections() -> Iterator[None]:
-    """Views run database work in asgiref's worker thread; its connection must not outlive
-    the test, or the test database cannot be flushed or dropped."""
-    yield
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture

@@ -67,29 +67,19 @@ def completion(content: object, **extra: object) -> dict[str, object]:
 )
 async def test_chat_inputs_the_database_could_not_store_are_a_400(
     vendor: Vendor,
-    chat_key: Callable[..., str],
+    raw_key_for: Callable[..., str],
     upstream: FakeOpenAI,
     body: dict[str, object],
     headers: dict[str, str],
     mentions: str,
 ) -> None:
-    client = async_client(await sync_to_async(chat_key)(vendor))
+    client = async_client(await sync_to_async(raw_key_for)(vendor))
 
     response = await post_json(client, "/v1/chat/completions", body, **headers)
 
     assert_400(response, mentions=mentions)
     assert not await sync_to_async(Message.objects.exists)()
     assert not upstream.requests
-
-
-@pytest.fixture
-def chat_key(db: None) -> Callable[..., str]:
-    from tenants.services import api_key_create
-
-    def make(vendor: Vendor) -> str:
-        return api_key_create(vendor=vendor, name="chat", actor="test")[1]
-
-    return make
 
 
 @pytest.mark.parametrize(
