@@ -13,7 +13,7 @@ class BoundedJSONParser(JSONParser):
     """JSON parser that refuses bodies over INFYN_MAX_REQUEST_BYTES with a 413, and documents
     nested deeper than ``json_limits.MAX_DEPTH`` with a 400.
 
-    The ASGI middleware (``infyn.lib.body_limit``) refuses large bodies before they are read;
+    The ASGI middleware (``infyn.lib.request_limits``) refuses large bodies before they are read;
     this is the same limit for any other way a request reaches DRF (tests, WSGI).
     """
 
