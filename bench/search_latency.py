@@ -756,13 +756,9 @@ def timed(fn: Callable[[], Any]) -> float:
 def tier_timings(end_user: EndUser, query: str) -> dict[str, float]:
     """The time of the search statement (all tiers, as memories_search runs it) and of each
     tier's part alone, run right after the search, so on cached pages: a floor."""
-    from memory.retrieval import (
-        ALL_TYPES,
-        default_weights,
-        search_params,
-        search_sql,
-        search_transaction,
-    )
+    from memory.ranking import default_weights
+    from memory.retrieval import search_params, search_transaction
+    from memory.search_sql import ALL_TYPES, search_sql
 
     weights = default_weights()
     params = search_params(end_user=end_user, query=query, weights=weights)
@@ -778,7 +774,9 @@ def tier_timings(end_user: EndUser, query: str) -> dict[str, float]:
 
 
 def explain_message_tier(end_user: EndUser, query: str) -> str:
-    from memory.retrieval import default_weights, search_params, search_sql, search_transaction
+    from memory.ranking import default_weights
+    from memory.retrieval import search_params, search_transaction
+    from memory.search_sql import search_sql
 
     weights = default_weights()
     params = search_params(end_user=end_user, query=query, weights=weights)

@@ -296,7 +296,7 @@ if not re.fullmatch(r"\d+(kB|MB|GB)", MEMORY_OWN_INDEX_MAINTENANCE_WORK_MEM):
     raise ImproperlyConfigured(
         "INFYN_OWN_INDEX_MAINTENANCE_WORK_MEM must be a size such as 512MB or 1GB."
     )
-# Ranking weights (memory.retrieval.RankingWeights) as a JSON object, e.g.
+# Ranking weights (memory.ranking.RankingWeights) as a JSON object, e.g.
 # {"recency": 0.1}; unnamed weights keep their defaults, and vendors may override any.
 try:
     MEMORY_RANKING: dict[str, float] = json.loads(env_str("INFYN_RANKING_WEIGHTS") or "{}")

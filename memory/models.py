@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
+from memory.ranking import RankingWeights
 from tenants.models import EndUser, Thread
 
 EMBEDDING_DIMENSIONS = 384
@@ -248,8 +249,6 @@ class VendorMemorySettings(models.Model):
         return f"memory settings of {self.vendor_id}"
 
     def clean(self) -> None:
-        from memory.retrieval import RankingWeights
-
         try:
             RankingWeights().merged(self.ranking)
         except (TypeError, ValueError) as exc:

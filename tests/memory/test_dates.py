@@ -12,7 +12,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from memory.models import Fact, Message
-from memory.retrieval import RankingWeights, memories_search
+from memory.ranking import RankingWeights
+from memory.retrieval import memories_search
 from memory.services import MessageInput, messages_import
 from tenants.models import EndUser
 

@@ -6,13 +6,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from memory.indexes import own_indexes_existing, own_indexes_for, own_indexes_sync
-from memory.retrieval import (
-    default_weights,
-    memories_search,
-    search_params,
-    search_sql,
-    search_transaction,
-)
+from memory.ranking import default_weights
+from memory.retrieval import memories_search, search_params, search_transaction
+from memory.search_sql import search_sql
 from tenants.models import EndUser
 
 # CREATE INDEX CONCURRENTLY cannot run inside the transaction a plain django_db test wraps.

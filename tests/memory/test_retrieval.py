@@ -2,7 +2,8 @@ from collections.abc import Callable
 
 import pytest
 
-from memory.retrieval import RankingWeights, memories_search
+from memory.ranking import RankingWeights
+from memory.retrieval import memories_search
 from tenants.models import EndUser, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -132,7 +133,7 @@ def test_both_full_text_strategies_rank_the_same(
     query = "when is the marathon and what about order QX-7781?"
 
     scanned = memories_search(end_user=end_user, query=query, k=6)
-    monkeypatch.setattr("memory.retrieval.FULL_TEXT_INDEX_FROM_MESSAGES", 0)  # through GIN
+    monkeypatch.setattr("memory.search_sql.FULL_TEXT_INDEX_FROM_MESSAGES", 0)  # through GIN
     indexed = memories_search(end_user=end_user, query=query, k=6)
 
     assert [(r.type, r.id) for r in indexed] == [(r.type, r.id) for r in scanned]
