@@ -18,6 +18,7 @@ Weighted score fusion beat reciprocal rank fusion on LoCoMo (docs/benchmarks.md)
 component is returned with each result, so a ranking can be explained.
 """
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ from memory.ranking import RankingWeights, default_weights
 from memory.search_sql import ALL_TYPES, MemoryType, query_params, search_sql, tier_order
 from memory.selectors import speakers_list
 from tenants.models import EndUser, Thread
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,7 +66,11 @@ _weights_cache: dict[UUID, tuple[float, RankingWeights]] = {}
 
 
 def weights_for_vendor(vendor_id: UUID) -> RankingWeights:
-    """The platform's weights with the vendor's overrides applied (cached briefly)."""
+    """The platform's weights with the vendor's overrides applied (cached briefly).
+
+    Overrides saved before a rule that now refuses them fall back to the platform's weights
+    (with a warning), so that the vendor's searches keep working until someone fixes them.
+    """
     cached = _weights_cache.get(vendor_id)
     if cached is not None and time.monotonic() - cached[0] < WEIGHTS_CACHE_SECONDS:
         return cached[1]
@@ -72,7 +79,16 @@ def weights_for_vendor(vendor_id: UUID) -> RankingWeights:
         .values_list("ranking", flat=True)
         .first()
     )
-    weights = default_weights().merged(overrides)
+    defaults = default_weights()
+    try:
+        weights = defaults.merged(overrides)
+    except (TypeError, ValueError) as exc:
+        logger.warning(
+            "memory: vendor %s's ranking overrides are refused (%s); using the defaults",
+            vendor_id,
+            exc,
+        )
+        weights = defaults
     _weights_cache[vendor_id] = (time.monotonic(), weights)
     return weights
 

@@ -139,3 +139,25 @@ def test_both_full_text_strategies_rank_the_same(
     assert [(r.type, r.id) for r in indexed] == [(r.type, r.id) for r in scanned]
     assert [r.score for r in indexed] == pytest.approx([r.score for r in scanned])
     assert any(r.components["lexical"] > 0 for r in indexed)
+
+
+def test_overrides_saved_before_a_stricter_rule_fall_back_to_the_defaults(
+    end_user: EndUser, say: Callable[..., object], caplog: pytest.LogCaptureFixture
+) -> None:
+    # given overrides stored when zero candidates was still accepted (no clean() on update)
+    from memory.models import VendorMemorySettings
+    from memory.ranking import default_weights
+    from memory.retrieval import weights_for_vendor
+
+    say(end_user, ["We talked about the red bicycle."])
+    VendorMemorySettings.objects.create(vendor=end_user.vendor)
+    VendorMemorySettings.objects.filter(vendor=end_user.vendor).update(ranking={"candidates": 0})
+
+    # when the vendor's end user searches
+    with caplog.at_level("WARNING", logger="memory.retrieval"):
+        results = memories_search(end_user=end_user, query="bicycle", k=1)
+
+    # then the search runs with the platform's weights, and the refusal is logged
+    assert weights_for_vendor(end_user.vendor_id) == default_weights()
+    assert "bicycle" in results[0].text
+    assert "candidates must be a whole number" in caplog.text
