@@ -25,14 +25,16 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from infyn.celery import app  # noqa: E402
 from memory.benchmark import IMPORT_CHUNK, load_samples  # noqa: E402
 from memory.embeddings import embed_texts  # noqa: E402
+from memory.jobs.outbox import OUTBOX_BATCH  # noqa: E402
+from memory.jobs.runners import runner_use  # noqa: E402
+from memory.jobs.work import outbox_jobs_run  # noqa: E402
 from memory.models import JobStatus, OutboxJob  # noqa: E402
-from memory.services import OUTBOX_BATCH, messages_import, outbox_jobs_run  # noqa: E402
+from memory.services import messages_import  # noqa: E402
 from tenants.models import Vendor  # noqa: E402
 from tenants.services import end_user_get_or_create  # noqa: E402
 
@@ -49,7 +51,7 @@ def main() -> None:
     embed_texts(["warm-up"])  # model loading is not import time
     # Queue background jobs on the broker instead of running them now, as production does.
     app.conf.task_always_eager = False
-    settings.MEMORY_BACKGROUND_JOBS = "celery"
+    runner_use("celery")
     vendor = Vendor.objects.create(name="bench import", slug=f"bench-import-{uuid.uuid4().hex[:8]}")
     import_seconds = background_seconds = 0.0
     messages = jobs = 0

@@ -1,42 +1,27 @@
-"""Writes to memory: messages, facts, summaries, and the outbox jobs that connect them."""
+"""Writes to memory: messages, facts and summaries. Each new message's background work is
+recorded in the outbox (memory.jobs.outbox), in the message's transaction."""
 
-import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from infyn.lib.broker import broker_outage
-from memory import consolidation, extraction, inprocess
+from memory import consolidation, extraction
 from memory.embeddings import embed_texts
-from memory.extraction_llm import LLM_EXTRACTOR_VERSION, extract_facts_llm
-from memory.models import (
-    EXPLICIT_EXTRACTOR,
-    Fact,
-    JobKind,
-    JobStatus,
-    Message,
-    OutboxJob,
-    Role,
-    Summary,
-    TermStat,
-)
+from memory.jobs.outbox import outbox_jobs_for_messages
+from memory.models import EXPLICIT_EXTRACTOR, Fact, Message, Summary, TermStat
 from memory.selectors import speakers_cache_key
 from memory.summaries import summarize
 from memory.tokens import count_tokens
 from tenants.models import EndUser, Thread
 from tenants.services import thread_get_or_create
-
-logger = logging.getLogger(__name__)
-
 
 CONTEXT_REPLY_CHARS = 300
 
@@ -82,11 +67,6 @@ class ImportResult:
     skipped: int
     message_ids: list[int]
     thread_ids: dict[str, str]
-
-
-def _needs_extraction(message: Message) -> bool:
-    # Facts are about people: the end user, or any named human speaker of an import.
-    return message.role == Role.USER or bool(message.name)
 
 
 def messages_import(*, end_user: EndUser, messages: Sequence[MessageInput]) -> ImportResult:
@@ -197,7 +177,7 @@ def _messages_insert(
             )
         created = Message.objects.bulk_create(messages, batch_size=500)
         term_stats_add(end_user=end_user, message_ids=[m.pk for m in created])
-        _jobs_for_new_messages(end_user=end_user, created=created)
+        outbox_jobs_for_messages(end_user=end_user, created=created)
     if any(item.name for _, item in rows):
         speakers_forget(end_user=end_user)
     return created
@@ -255,257 +235,6 @@ def term_stats_add(*, end_user: EndUser, message_ids: Sequence[int]) -> None:
 
 def speakers_forget(*, end_user: EndUser) -> None:
     cache.delete(speakers_cache_key(end_user))
-
-
-def _jobs_for_new_messages(*, end_user: EndUser, created: Sequence[Message]) -> list[OutboxJob]:
-    """Outbox rows for the new messages' background work, dispatched after commit."""
-    jobs = [
-        OutboxJob(
-            end_user=end_user,
-            kind=JobKind.EXTRACT_FACTS,
-            key=f"{message.pk}:{extractors_version()}",
-            payload={"message_id": message.pk},
-        )
-        for message in created
-        if _needs_extraction(message)
-    ]
-    last_by_thread: dict[object, Message] = {}
-    for message in created:
-        last_by_thread[message.thread_id] = message
-    jobs += [
-        OutboxJob(
-            end_user=end_user,
-            kind=JobKind.UPDATE_SUMMARY,
-            key=f"{thread_id}:{message.pk}",
-            payload={"thread_id": str(thread_id)},
-        )
-        for thread_id, message in last_by_thread.items()
-    ]
-    # They are handed over right after commit, so they are marked enqueued now: that saves
-    # the request a round trip, and a dispatch that fails is retried by the sweeper anyway.
-    now = timezone.now()
-    for job in jobs:
-        job.enqueued_at = now
-    # Keys name new messages, so they cannot collide; a plain insert returns the ids.
-    jobs = OutboxJob.objects.bulk_create(jobs)
-    job_ids = [job.pk for job in jobs]
-    transaction.on_commit(lambda: _dispatch_after_commit(job_ids))
-    return jobs
-
-
-# Publishing to the broker takes a few milliseconds that a chat request would otherwise spend
-# before its first token; a thread does it instead. Jobs are durable rows either way: one
-# that never reaches the broker is picked up by the sweeper.
-_publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="infyn-outbox")
-
-
-def _dispatch_after_commit(job_ids: list[int]) -> None:
-    if settings.MEMORY_BACKGROUND_JOBS == "celery":
-        _publisher.submit(_publish, job_ids)
-    else:
-        outbox_dispatch(job_ids=job_ids, marked=True)
-
-
-def _publish(job_ids: list[int]) -> None:
-    # A failed publish marks its jobs in the database: with a connection of the pool's, given
-    # back at once (kept, it would be idle for good, and broken after a database restart).
-    close_old_connections()
-    try:
-        outbox_dispatch(job_ids=job_ids, marked=True)
-    except Exception:  # nothing waits on this thread: say so here, the sweeper does the rest
-        logger.exception("memory: publishing %d outbox jobs failed", len(job_ids))
-    finally:
-        close_old_connections()
-
-
-# --- outbox ---------------------------------------------------------------------------------
-
-
-OUTBOX_BATCH = 256
-MAX_JOB_ATTEMPTS = 5
-
-
-def outbox_dispatch(*, job_ids: Sequence[int], marked: bool = False) -> None:
-    """Hand jobs to Celery in batches. A broker outage is logged, not raised: the data is
-    committed already. Jobs the broker did not take are marked as never enqueued, and the
-    sweeper sends them as soon as it runs again. ``marked``: their ``enqueued_at`` is set."""
-    from memory.tasks import run_outbox_jobs_task
-
-    if not job_ids:
-        return
-    if not marked:
-        OutboxJob.objects.filter(pk__in=job_ids).update(enqueued_at=timezone.now())
-    unsent: list[int] = []
-    for start in range(0, len(job_ids), OUTBOX_BATCH):
-        batch = list(job_ids[start : start + OUTBOX_BATCH])
-        if settings.MEMORY_BACKGROUND_JOBS == "thread":
-            inprocess.submit(batch)
-            continue
-        if broker_outage.active():  # it failed a moment ago: do not wait on it again
-            unsent += batch
-            continue
-        try:
-            # With no broker configured Celery runs it here and now ("inline").
-            run_outbox_jobs_task.delay(batch)
-        except Exception as exc:  # kombu raises transport-specific errors
-            broker_outage.begin(exc)
-            unsent += batch
-    if unsent:
-        OutboxJob.objects.filter(pk__in=unsent, status=JobStatus.PENDING).update(enqueued_at=None)
-        logger.warning(
-            "memory: the broker did not take %d outbox jobs; they wait for the sweeper", len(unsent)
-        )
-
-
-def outbox_jobs_run(*, job_ids: Sequence[int]) -> None:
-    """Run a batch of jobs, each exactly once: its work and its 'done' mark commit together.
-
-    The slow part, embedding new facts, is done for the whole batch at once. A job that
-    fails records its error and stays pending for the sweeper, up to MAX_JOB_ATTEMPTS.
-    """
-    jobs = list(OutboxJob.objects.filter(pk__in=job_ids, status=JobStatus.PENDING).order_by("pk"))
-    extractions = _extract_for_jobs([job for job in jobs if job.kind == JobKind.EXTRACT_FACTS])
-    for job in jobs:
-        try:
-            with transaction.atomic():
-                locked = (
-                    OutboxJob.objects.select_for_update(skip_locked=True)
-                    .filter(pk=job.pk, status=JobStatus.PENDING)
-                    .first()
-                )
-                if locked is None:
-                    continue  # done meanwhile, or another worker holds it
-                _run_job(locked, extractions)
-                locked.status = JobStatus.DONE
-                locked.attempts = F("attempts") + 1
-                locked.finished_at = timezone.now()
-                locked.save(update_fields=["status", "attempts", "finished_at"])
-        except Exception as exc:
-            logger.exception("memory: outbox job %s failed", job.pk)
-            final = job.attempts + 1 >= MAX_JOB_ATTEMPTS
-            OutboxJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-                attempts=F("attempts") + 1,
-                last_error=repr(exc)[:2000],
-                status=JobStatus.FAILED if final else JobStatus.PENDING,
-            )
-
-
-@dataclass(frozen=True)
-class _Extraction:
-    message: Message
-    facts: list[tuple[str, extraction.ExtractedFact, np.ndarray]]
-    error: Exception | None = None
-
-
-def _extract_for_jobs(jobs: Sequence[OutboxJob]) -> dict[int, _Extraction]:
-    """Extract every message's facts and embed them all in one batch; a message whose
-    extraction fails carries its error to its own job only."""
-    messages = Message.objects.select_related("end_user").in_bulk(
-        [job.payload["message_id"] for job in jobs]
-    )
-    found: dict[int, list[tuple[str, extraction.ExtractedFact]] | Exception] = {}
-    for message in messages.values():
-        try:
-            found[message.pk] = _extract(message)
-        except Exception as exc:
-            found[message.pk] = exc
-    texts = [f.text for facts in found.values() if isinstance(facts, list) for _, f in facts]
-    vectors = iter(embed_texts(texts))
-    return {
-        message_id: _Extraction(messages[message_id], [], error=facts)
-        if isinstance(facts, Exception)
-        else _Extraction(
-            messages[message_id], [(name, fact, next(vectors)) for name, fact in facts]
-        )
-        for message_id, facts in found.items()
-    }
-
-
-def extractors_version() -> str:
-    """Names the extractors in use: it is part of each extraction job's key, so a message is
-    extracted once per extractor version."""
-    if settings.MEMORY_LLM_EXTRACTION:
-        return f"{extraction.RULE_EXTRACTOR_VERSION}+{LLM_EXTRACTOR_VERSION}"
-    return extraction.RULE_EXTRACTOR_VERSION
-
-
-def _extract(message: Message) -> list[tuple[str, extraction.ExtractedFact]]:
-    """The rule-based extractor always runs; the model's facts are added when it is capable.
-    A model that cannot answer fails the job, which is retried later, rules included."""
-    speaker = message.name or None
-    found = [
-        (extraction.RULE_EXTRACTOR_VERSION, fact)
-        for fact in extraction.extract_facts(
-            message.content, speaker=speaker, said_at=message.created_at
-        )
-    ]
-    if settings.MEMORY_LLM_EXTRACTION:
-        found += [
-            (LLM_EXTRACTOR_VERSION, fact)
-            for fact in extract_facts_llm(
-                message.content, speaker=speaker, said_at=message.created_at
-            )
-        ]
-    return found
-
-
-def _run_job(job: OutboxJob, extractions: dict[int, _Extraction]) -> None:
-    if job.kind == JobKind.EXTRACT_FACTS:
-        done = extractions.get(job.payload["message_id"])
-        if done is None:
-            return  # the message was deleted meanwhile: nothing to extract
-        if done.error is not None:
-            raise done.error
-        for extractor, fact, vector in done.facts:
-            fact_upsert(
-                end_user=done.message.end_user,
-                extracted=fact,
-                source=done.message,
-                extractor=extractor,
-                embedding=vector,
-            )
-    elif job.kind == JobKind.UPDATE_SUMMARY:
-        thread = Thread.objects.filter(pk=job.payload["thread_id"]).first()
-        if thread is not None:
-            summaries_update(thread=thread)
-
-
-SWEEP_PAGE = 1000
-
-
-def outbox_sweep(*, older_than_seconds: int, broker_lost_queues: bool = False) -> int:
-    """Send the pending jobs that are due again, and return how many were sent.
-
-    Due: jobs the broker never took (a publish that failed: at once), and jobs sent longer
-    ago than ``older_than_seconds``, doubled per failed attempt (a worker that died, or a job
-    whose retry waited out its backoff). ``broker_lost_queues``: the broker came back empty,
-    so every pending job is due at once. Pages through the pending jobs oldest first, so a
-    backlog of any size is sent in one sweep.
-    """
-    now = timezone.now()
-    stale = now - timedelta(seconds=older_than_seconds)
-    pending = OutboxJob.objects.filter(status=JobStatus.PENDING).order_by("created_at", "pk")
-    if not broker_lost_queues:
-        pending = pending.filter(Q(enqueued_at__isnull=True) | Q(created_at__lt=stale))
-    sent = 0
-    after: tuple[datetime, int] | None = None
-    while True:
-        page = pending
-        if after is not None:
-            page = page.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], pk__gt=after[1]))
-        rows = list(page.values_list("pk", "created_at", "attempts", "enqueued_at")[:SWEEP_PAGE])
-        if not rows:
-            return sent
-        due = [
-            pk
-            for pk, _created_at, attempts, enqueued_at in rows
-            if broker_lost_queues
-            or enqueued_at is None
-            or enqueued_at <= now - timedelta(seconds=older_than_seconds * 2**attempts)
-        ]
-        outbox_dispatch(job_ids=due)
-        sent += len(due)
-        after = (rows[-1][1], rows[-1][0])
 
 
 # --- facts ----------------------------------------------------------------------------------

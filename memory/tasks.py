@@ -1,11 +1,13 @@
-"""Celery tasks for memory: thin wrappers; the work, and its failure handling, is in services."""
+"""Celery tasks for memory: thin wrappers; the work, and its failure handling, is in
+memory.jobs."""
 
 from celery import shared_task
 from django.conf import settings
 
 from infyn.lib.broker import broker_lost_its_queues
 from memory.indexes import own_indexes_sync
-from memory.services import outbox_jobs_run, outbox_sweep
+from memory.jobs.outbox import outbox_sweep
+from memory.jobs.work import outbox_jobs_run
 
 
 # Nothing reads their results; storing them would make every send subscribe to a result key.

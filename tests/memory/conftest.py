@@ -1,9 +1,12 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
+from memory.jobs.outbox import runner_install
+from memory.jobs.runners import CeleryRunner
 from memory.services import ImportResult, MessageInput, messages_import
+from memory.tasks import run_outbox_jobs_task
 from tenants.models import EndUser, Vendor
 from tests.factories import EndUserFactory
 
@@ -42,3 +45,15 @@ def say() -> Callable[..., ImportResult]:
         )
 
     return import_lines
+
+
+@pytest.fixture
+def celery_runner() -> Iterator[CeleryRunner]:
+    """Background jobs go through Celery's publish, as in production, but from the committing
+    thread: a test sees each publish's outcome as soon as its write returns. Celery runs the
+    task eagerly in tests; a test takes the broker down by replacing the task's ``delay``."""
+    runner = CeleryRunner(run_outbox_jobs_task, in_background=False)
+    previous = runner_install(runner)
+    yield runner
+    assert previous is not None
+    runner_install(previous)

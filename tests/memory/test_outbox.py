@@ -10,16 +10,18 @@ import pytest
 import redis
 
 from infyn.lib.broker import broker_lost_its_queues, broker_outage
-from memory import services
+from memory.jobs import outbox
+from memory.jobs.outbox import outbox_sweep
+from memory.jobs.runners import CeleryRunner
 from memory.models import JobStatus, OutboxJob
-from memory.services import message_create, outbox_sweep
+from memory.services import message_create
 from tenants.models import EndUser, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def broker_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+def broker_refuses(celery_runner: CeleryRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     def broker_down(*args: object, **kwargs: object) -> None:
         raise ConnectionError("broker down")
 
@@ -57,7 +59,7 @@ def test_after_a_failed_publish_the_broker_is_left_alone_for_a_moment(
 
 
 def test_a_broker_that_lost_its_queues_gets_every_pending_job_again(
-    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+    end_user: EndUser, celery_runner: CeleryRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given jobs that reached the broker a moment ago (so not due by their age) and were lost
     sent: list[list[int]] = []
@@ -82,7 +84,7 @@ def test_one_sweep_sends_a_backlog_of_any_size(
     pending = OutboxJob.objects.filter(status=JobStatus.PENDING).count()
     monkeypatch.undo()
     broker_outage.end()
-    monkeypatch.setattr(services, "SWEEP_PAGE", 3)
+    monkeypatch.setattr(outbox, "SWEEP_PAGE", 3)
 
     assert outbox_sweep(older_than_seconds=300) == pending
     assert not OutboxJob.objects.filter(status=JobStatus.PENDING).exists()

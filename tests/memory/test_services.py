@@ -9,14 +9,11 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from infyn.lib.broker import broker_outage
+from memory.jobs.outbox import outbox_sweep
+from memory.jobs.runners import CeleryRunner
+from memory.jobs.work import MAX_JOB_ATTEMPTS
 from memory.models import Fact, JobKind, JobStatus, Message, OutboxJob, Summary
-from memory.services import (
-    MAX_JOB_ATTEMPTS,
-    MessageInput,
-    message_create,
-    messages_import,
-    outbox_sweep,
-)
+from memory.services import MessageInput, message_create, messages_import
 from tenants.models import EndUser, Thread
 from tenants.services import thread_get_or_create
 
@@ -144,7 +141,7 @@ def test_a_job_that_keeps_failing_is_marked_failed(
 
 
 def test_sweeper_reenqueues_jobs_the_broker_never_got(
-    end_user: EndUser, monkeypatch: pytest.MonkeyPatch
+    end_user: EndUser, celery_runner: CeleryRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a broker that is down when the message is stored
     def broker_down(*args: object, **kwargs: object) -> None:
@@ -206,7 +203,7 @@ def test_a_failed_job_waits_twice_as_long_after_each_attempt(
 def test_in_the_embedded_mode_background_jobs_run_in_a_background_thread(
     end_user: EndUser, settings: Any
 ) -> None:
-    from memory import inprocess
+    from memory.jobs import inprocess
     from memory.services import message_create
     from tenants.services import thread_get_or_create
 

@@ -18,19 +18,24 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import close_old_connections
 
+from memory.indexes import own_indexes_sync
+from memory.jobs.outbox import RunJobs, outbox_sweep
+
 logger = logging.getLogger(__name__)
 
 _OWN_INDEXES_EVERY_SECONDS = 600.0
 
-_queue: "queue.Queue[list[int]]" = queue.Queue()
+# Each batch comes with what runs it: this module sits below the jobs' work, which uses
+# memory's services, and the runner that submits a batch passes it in.
+_queue: "queue.Queue[tuple[RunJobs, list[int]]]" = queue.Queue()
 _thread: threading.Thread | None = None
 _start_lock = threading.Lock()
 
 
-def submit(job_ids: Sequence[int]) -> None:
-    """Run these outbox jobs soon, in this process's background thread."""
+def submit(job_ids: Sequence[int], *, run_jobs: RunJobs) -> None:
+    """Have ``run_jobs`` run these outbox jobs soon, in this process's background thread."""
     _ensure_started()
-    _queue.put(list(job_ids))
+    _queue.put((run_jobs, list(job_ids)))
 
 
 def wait_idle(timeout: float = 60.0) -> bool:
@@ -61,19 +66,18 @@ def _ensure_started() -> None:
 
 
 def _run() -> None:
-    from memory.services import outbox_jobs_run
-
     last_sweep = last_own_indexes = time.monotonic()
     while True:
         sweep_every = float(settings.MEMORY_OUTBOX_SWEEP_INTERVAL_SECONDS)
         try:
-            job_ids: list[int] | None = _queue.get(timeout=sweep_every)
+            batch: tuple[RunJobs, list[int]] | None = _queue.get(timeout=sweep_every)
         except queue.Empty:
-            job_ids = None
-        if job_ids is not None:
+            batch = None
+        if batch is not None:
+            run_jobs, job_ids = batch
             try:
                 close_old_connections()
-                outbox_jobs_run(job_ids=job_ids)
+                run_jobs(job_ids=job_ids)
             except Exception:  # the jobs stay pending; the sweep runs them again
                 logger.exception("memory: in-process jobs %s failed", job_ids[:5])
             finally:
@@ -85,14 +89,12 @@ def _run() -> None:
         if now - last_sweep >= sweep_every:
             _sweep()
             last_sweep = now
-        if job_ids is None and now - last_own_indexes >= _OWN_INDEXES_EVERY_SECONDS:
+        if batch is None and now - last_own_indexes >= _OWN_INDEXES_EVERY_SECONDS:
             _own_indexes_sync()
             last_own_indexes = now
 
 
 def _sweep() -> None:
-    from memory.services import outbox_sweep
-
     try:
         close_old_connections()
         # outbox_sweep enqueues through outbox_dispatch, which lands back in this queue.
@@ -104,8 +106,6 @@ def _sweep() -> None:
 
 
 def _own_indexes_sync() -> None:
-    from memory.indexes import own_indexes_sync
-
     try:
         close_old_connections()
         own_indexes_sync()
