@@ -10,11 +10,18 @@ own database: it vanishes with the queues.
 
 import redis
 from django.conf import settings
+from kombu.exceptions import OperationalError
 
 from infyn.lib.outage import OutageWindow
 
 # After a failed publish, the outbox stops trying the broker for this long.
 broker_outage = OutageWindow("broker", retry_after=5.0)
+
+# What a publish raises when the broker cannot be reached: kombu turns its transports'
+# connection errors (redis-py's, sockets') into OperationalError; OSError covers a socket
+# error raised before kombu wraps it. Anything else (a message that does not serialise, or,
+# where Celery runs tasks eagerly, the task's own error) is not an outage.
+BROKER_CONNECTION_ERRORS: tuple[type[Exception], ...] = (OperationalError, OSError)
 
 EPOCH_KEY = "infyn:broker-epoch"
 

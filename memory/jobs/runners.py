@@ -13,7 +13,7 @@ from typing import Any
 from celery import Task
 from django.db import close_old_connections
 
-from infyn.lib.broker import broker_outage
+from infyn.lib.broker import BROKER_CONNECTION_ERRORS, broker_outage
 from memory.jobs import inprocess
 from memory.jobs.outbox import Dispatch, JobRunner, RunJobs, runner_install
 from memory.jobs.work import outbox_jobs_run
@@ -40,7 +40,7 @@ class CeleryRunner:
             return False
         try:
             self._task.delay(job_ids)
-        except Exception as exc:  # kombu raises transport-specific errors
+        except BROKER_CONNECTION_ERRORS as exc:
             broker_outage.begin(exc)
             return False
         return True
@@ -78,6 +78,23 @@ class ThreadRunner:
         dispatch(job_ids)  # a queue put: nothing to wait for
 
 
+class InlineRunner:
+    """Jobs run at once, in the caller: at commit, or in the sweep that sends them."""
+
+    def __init__(self, run_jobs: RunJobs) -> None:
+        self._run_jobs = run_jobs
+
+    def send(self, job_ids: list[int]) -> bool:
+        try:
+            self._run_jobs(job_ids=job_ids)
+        except Exception:  # the data is committed; the jobs stay pending for the sweep
+            logger.exception("memory: inline jobs %s failed", job_ids[:5])
+        return True
+
+    def after_commit(self, job_ids: list[int], dispatch: Dispatch) -> None:
+        dispatch(job_ids)
+
+
 def runner_for(mode: str) -> JobRunner:
     """The runner that MEMORY_BACKGROUND_JOBS names, running memory's jobs."""
     if mode == "celery":
@@ -85,8 +102,7 @@ def runner_for(mode: str) -> JobRunner:
     if mode == "thread":
         return ThreadRunner(outbox_jobs_run)
     if mode == "inline":
-        # With no broker configured Celery runs the task here and now.
-        return CeleryRunner(run_outbox_jobs_task, in_background=False)
+        return InlineRunner(outbox_jobs_run)
     raise ValueError(f"Unknown background jobs mode {mode!r}: celery, thread or inline.")
 
 

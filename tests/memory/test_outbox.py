@@ -8,9 +8,11 @@ sent at most 1,000 jobs a minute.
 
 import pytest
 import redis
+from kombu.exceptions import EncodeError
 
 from infyn.lib.broker import broker_lost_its_queues, broker_outage
-from memory.jobs import outbox
+from memory.embeddings import embed_texts
+from memory.jobs import outbox, work
 from memory.jobs.outbox import outbox_sweep
 from memory.jobs.runners import CeleryRunner
 from memory.models import JobStatus, OutboxJob
@@ -88,6 +90,51 @@ def test_one_sweep_sends_a_backlog_of_any_size(
 
     assert outbox_sweep(older_than_seconds=300) == pending
     assert not OutboxJob.objects.filter(status=JobStatus.PENDING).exists()
+
+
+def test_a_publish_that_fails_for_another_reason_than_the_broker_is_not_an_outage(
+    end_user: EndUser, celery_runner: CeleryRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given jobs the broker never took, and a publish that cannot encode them
+    sent: list[list[int]] = []
+    monkeypatch.setattr(
+        "memory.tasks.run_outbox_jobs_task.delay", lambda batch: sent.append(list(batch))
+    )
+    store(end_user)
+    OutboxJob.objects.update(enqueued_at=None)
+
+    def cannot_encode(*args: object, **kwargs: object) -> None:
+        raise EncodeError("not JSON")
+
+    monkeypatch.setattr("memory.tasks.run_outbox_jobs_task.delay", cannot_encode)
+
+    # when the sweeper runs, the error is the sweep's, and the broker is not thought down
+    with pytest.raises(EncodeError):
+        outbox_sweep(older_than_seconds=300)
+    assert not broker_outage.active()
+
+
+def test_in_the_inline_mode_a_jobs_own_error_is_not_taken_for_a_broker_outage(
+    end_user: EndUser, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given background work that fails as a whole: the new facts cannot be embedded
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("embedding model bug")
+
+    content = "My dog is called Biscuit."
+    vector = embed_texts([content])[0]
+    monkeypatch.setattr(work, "embed_texts", crash)
+    thread, _ = Thread.objects.get_or_create(end_user=end_user, external_id="t")
+
+    # when a message is stored, and its jobs run at commit (the tests' inline mode)
+    message_create(thread=thread, role="user", content=content, embedding=vector)
+
+    # then the error is logged as the jobs', the broker is not thought down, and the jobs
+    # stay pending as sent (not as never taken), for the sweeper
+    assert "embedding model bug" in caplog.text
+    assert not broker_outage.active()
+    assert OutboxJob.objects.filter(status=JobStatus.PENDING).count() == 2
+    assert None not in set(OutboxJob.objects.values_list("enqueued_at", flat=True))
 
 
 @pytest.mark.redis
