@@ -44,6 +44,10 @@ class JobRunner(Protocol):
         """Hand one batch over; False when it was not taken (the sweep sends it again)."""
         ...
 
+    def available(self) -> bool:
+        """Whether ``send`` may take jobs now: False while the broker is known to be down."""
+        ...
+
     def after_commit(self, job_ids: list[int], dispatch: Dispatch) -> None:
         """Hand a commit's new jobs over through ``dispatch``, where the committing request
         waits least for it."""
@@ -149,8 +153,10 @@ def outbox_sweep(*, older_than_seconds: int, broker_lost_queues: bool = False) -
     ago than ``older_than_seconds``, doubled per failed attempt (a worker that died, or a job
     whose retry waited out its backoff). ``broker_lost_queues``: the broker came back empty,
     so every pending job is due at once. Pages through the pending jobs oldest first, so a
-    backlog of any size is sent in one sweep.
+    backlog of any size is sent in one sweep, unless the broker goes down meanwhile: the
+    rest then stay pending, due, for a later sweep.
     """
+    runner = runner_installed()
     now = timezone.now()
     stale = now - timedelta(seconds=older_than_seconds)
     pending = OutboxJob.objects.filter(status=JobStatus.PENDING).order_by("created_at", "pk")
@@ -158,13 +164,13 @@ def outbox_sweep(*, older_than_seconds: int, broker_lost_queues: bool = False) -
         pending = pending.filter(Q(enqueued_at__isnull=True) | Q(created_at__lt=stale))
     sent = 0
     after: tuple[datetime, int] | None = None
-    while True:
+    while runner.available():
         page = pending
         if after is not None:
             page = page.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], pk__gt=after[1]))
         rows = list(page.values_list("pk", "created_at", "attempts", "enqueued_at")[:SWEEP_PAGE])
         if not rows:
-            return sent
+            break
         due = [
             pk
             for pk, _created_at, attempts, enqueued_at in rows
@@ -175,3 +181,4 @@ def outbox_sweep(*, older_than_seconds: int, broker_lost_queues: bool = False) -
         outbox_dispatch(job_ids=due)
         sent += len(due)
         after = (rows[-1][1], rows[-1][0])
+    return sent

@@ -45,6 +45,9 @@ class CeleryRunner:
             return False
         return True
 
+    def available(self) -> bool:
+        return not broker_outage.active()
+
     def after_commit(self, job_ids: list[int], dispatch: Dispatch) -> None:
         if self._in_background:
             _publisher.submit(_publish, job_ids, dispatch)
@@ -74,6 +77,9 @@ class ThreadRunner:
         inprocess.submit(job_ids, run_jobs=self._run_jobs)
         return True
 
+    def available(self) -> bool:
+        return True
+
     def after_commit(self, job_ids: list[int], dispatch: Dispatch) -> None:
         dispatch(job_ids)  # a queue put: nothing to wait for
 
@@ -89,6 +95,9 @@ class InlineRunner:
             self._run_jobs(job_ids=job_ids)
         except Exception:  # the data is committed; the jobs stay pending for the sweep
             logger.exception("memory: inline jobs %s failed", job_ids[:5])
+        return True
+
+    def available(self) -> bool:
         return True
 
     def after_commit(self, job_ids: list[int], dispatch: Dispatch) -> None:

@@ -92,6 +92,26 @@ def test_one_sweep_sends_a_backlog_of_any_size(
     assert not OutboxJob.objects.filter(status=JobStatus.PENDING).exists()
 
 
+def test_a_sweep_stops_once_the_broker_is_down_and_leaves_the_rest_for_the_next(
+    end_user: EndUser, broker_refuses: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a backlog of jobs the broker never took, swept in pages of three
+    for n in range(5):
+        store(end_user, f"Message number {n}.")
+    pending = OutboxJob.objects.filter(status=JobStatus.PENDING).count()
+    monkeypatch.setattr(outbox, "SWEEP_PAGE", 3)
+    broker_outage.end()  # the outage window has passed, but the broker is still down
+
+    # when the sweeper runs
+    swept = outbox_sweep(older_than_seconds=300)
+
+    # then it stops at the first page, the one that found the broker down
+    assert swept == 3
+    assert broker_outage.active()
+    assert OutboxJob.objects.filter(status=JobStatus.PENDING).count() == pending
+    assert set(OutboxJob.objects.values_list("enqueued_at", flat=True)) == {None}
+
+
 def test_a_publish_that_fails_for_another_reason_than_the_broker_is_not_an_outage(
     end_user: EndUser, celery_runner: CeleryRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
