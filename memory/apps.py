@@ -12,4 +12,4 @@ class MemoryConfig(AppConfig):
         from memory.jobs.runners import runner_follows_its_setting, runner_use
 
         runner_use(settings.MEMORY_BACKGROUND_JOBS)
-        setting_changed.connect(runner_follows_its_setting)
+        setting_changed.connect(runner_follows_its_setting, dispatch_uid="memory.jobs.runner")

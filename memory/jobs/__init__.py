@@ -7,5 +7,7 @@
   process at start-up;
 - ``inprocess``: the thread of the embedded mode.
 
-Imports flow one way: outbox <- inprocess, services <- work <- memory.tasks <- runners.
+Imports flow one way, each module below those that import it: outbox (imported by
+memory.services), then inprocess, then work (which imports memory.services), then
+memory.tasks, then runners, which memory's AppConfig.ready() installs.
 """
