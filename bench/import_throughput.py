@@ -30,10 +30,10 @@ from tqdm import tqdm  # noqa: E402
 from infyn.celery import app  # noqa: E402
 from memory.benchmark import IMPORT_CHUNK, load_samples  # noqa: E402
 from memory.embeddings import embed_texts  # noqa: E402
-from memory.jobs.outbox import OUTBOX_BATCH  # noqa: E402
 from memory.jobs.runners import runner_use  # noqa: E402
 from memory.jobs.work import outbox_jobs_run  # noqa: E402
 from memory.models import JobStatus, OutboxJob  # noqa: E402
+from memory.outbox import OUTBOX_BATCH  # noqa: E402
 from memory.services import messages_import  # noqa: E402
 from tenants.models import Vendor  # noqa: E402
 from tenants.services import end_user_get_or_create  # noqa: E402

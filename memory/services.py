@@ -1,5 +1,5 @@
 """Writes to memory: messages, facts and summaries. Each new message's background work is
-recorded in the outbox (memory.jobs.outbox), in the message's transaction."""
+recorded in the outbox (memory.outbox), in the message's transaction."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from memory import consolidation, extraction
 from memory.embeddings import embed_texts
-from memory.jobs.outbox import outbox_jobs_for_messages
 from memory.models import EXPLICIT_EXTRACTOR, Fact, Message, Summary, TermStat
+from memory.outbox import outbox_jobs_for_messages
 from memory.selectors import speakers_cache_key
 from memory.summaries import summarize
 from memory.tokens import count_tokens

@@ -1,31 +1,5 @@
-"""Celery tasks for memory: thin wrappers; the work, and its failure handling, is in
-memory.jobs."""
+"""Where Celery's autodiscovery looks for an app's tasks; they live in memory.jobs.tasks."""
 
-from celery import shared_task
-from django.conf import settings
+from memory.jobs.tasks import own_indexes_sync_task, run_outbox_jobs_task, sweep_outbox_task
 
-from infyn.lib.broker import broker_lost_its_queues
-from memory.indexes import own_indexes_sync
-from memory.jobs.outbox import outbox_sweep
-from memory.jobs.work import outbox_jobs_run
-
-
-# Nothing reads their results; storing them would make every send subscribe to a result key.
-@shared_task(queue="memory", acks_late=True, ignore_result=True)
-def run_outbox_jobs_task(job_ids: list[int]) -> None:
-    # Idempotent: a job runs only while pending, so a redelivered message does nothing twice.
-    outbox_jobs_run(job_ids=job_ids)
-
-
-@shared_task(queue="maintenance", ignore_result=True)
-def sweep_outbox_task() -> int:
-    return outbox_sweep(
-        older_than_seconds=settings.MEMORY_OUTBOX_SWEEP_AFTER_SECONDS,
-        broker_lost_queues=broker_lost_its_queues(),
-    )
-
-
-@shared_task(queue="maintenance", ignore_result=True)
-def own_indexes_sync_task() -> None:
-    # Skips when another sync holds the lock: a long build can outlast the beat interval.
-    own_indexes_sync()
+__all__ = ["own_indexes_sync_task", "run_outbox_jobs_task", "sweep_outbox_task"]

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from memory.indexes import own_indexes_sync
-from memory.jobs.outbox import RunJobs, outbox_sweep
+from memory.outbox import RunJobs, outbox_sweep
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from django.db import close_old_connections
 
 from infyn.lib.broker import BROKER_CONNECTION_ERRORS, broker_outage
 from memory.jobs import inprocess
-from memory.jobs.outbox import Dispatch, JobRunner, RunJobs, runner_install
+from memory.jobs.tasks import run_outbox_jobs_task
 from memory.jobs.work import outbox_jobs_run
-from memory.tasks import run_outbox_jobs_task
+from memory.outbox import Dispatch, JobRunner, RunJobs, runner_install
 
 logger = logging.getLogger(__name__)
 

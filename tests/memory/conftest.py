@@ -3,10 +3,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from memory.jobs.outbox import runner_install
 from memory.jobs.runners import CeleryRunner
+from memory.jobs.tasks import run_outbox_jobs_task
+from memory.outbox import runner_install
 from memory.services import ImportResult, MessageInput, messages_import
-from memory.tasks import run_outbox_jobs_task
 from tenants.models import EndUser, Vendor
 from tests.factories import EndUserFactory
 

@@ -11,11 +11,12 @@ import redis
 from kombu.exceptions import EncodeError
 
 from infyn.lib.broker import broker_lost_its_queues, broker_outage
+from memory import outbox
 from memory.embeddings import embed_texts
-from memory.jobs import outbox, work
-from memory.jobs.outbox import outbox_sweep
+from memory.jobs import work
 from memory.jobs.runners import CeleryRunner
 from memory.models import JobStatus, OutboxJob
+from memory.outbox import outbox_sweep
 from memory.services import message_create
 from tenants.models import EndUser, Thread
 

@@ -9,10 +9,10 @@ from django.db import connection, transaction
 from django.test import override_settings
 
 from infyn.lib.broker import broker_outage
-from memory.jobs.outbox import outbox_sweep
 from memory.jobs.runners import CeleryRunner
 from memory.jobs.work import MAX_JOB_ATTEMPTS
 from memory.models import Fact, JobKind, JobStatus, Message, OutboxJob, Summary
+from memory.outbox import outbox_sweep
 from memory.services import MessageInput, message_create, messages_import
 from tenants.models import EndUser, Thread
 from tenants.services import thread_get_or_create
