@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
-from memory.ranking import RankingWeights
+from memory.ranking import RankingWeights, RankingWeightsError
 from tenants.models import EndUser, Thread
 
 EMBEDDING_DIMENSIONS = 384
@@ -251,7 +251,7 @@ class VendorMemorySettings(models.Model):
     def clean(self) -> None:
         try:
             RankingWeights().merged(self.ranking)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, RankingWeightsError) as exc:
             raise ValidationError({"ranking": str(exc)}) from exc
 
 

@@ -7,6 +7,12 @@ from typing import Any
 
 from django.conf import settings
 
+from infyn.lib.errors import DomainError
+
+
+class RankingWeightsError(DomainError):
+    """Ranking weights that cannot be used: an unknown name, or a value out of range."""
+
 
 @dataclass(frozen=True)
 class RankingWeights:
@@ -35,20 +41,22 @@ class RankingWeights:
         for item in fields(self):
             value = getattr(self, item.name)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"Ranking weight {item.name} must be a number, got {value!r}.")
+                raise RankingWeightsError(
+                    f"Ranking weight {item.name} must be a number, got {value!r}."
+                )
             # Tiny weights are refused too: their products underflow, an error in PostgreSQL.
             if not math.isfinite(value) or 0 < abs(value) < 1e-6:
-                raise ValueError(
+                raise RankingWeightsError(
                     f"Ranking weight {item.name} must be 0 or a finite number of at least "
                     f"1e-6 in size, got {value!r}."
                 )
         if self.half_life_days <= 0:
-            raise ValueError("half_life_days must be above 0.")
+            raise RankingWeightsError("half_life_days must be above 0.")
         for name in ("candidates", "common_term_documents"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a whole number, at least 1.")
+                raise RankingWeightsError(f"{name} must be a whole number, at least 1.")
         if not 0 <= self.duplicate_ratio <= 100:
-            raise ValueError("duplicate_ratio must be within 0 and 100.")
+            raise RankingWeightsError("duplicate_ratio must be within 0 and 100.")
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> "RankingWeights":
@@ -66,7 +74,7 @@ def _refuse_unknown_names(values: dict[str, Any]) -> None:
     known = {f.name for f in fields(RankingWeights)}
     unknown = set(values) - known
     if unknown:
-        raise ValueError(f"Unknown ranking weights: {', '.join(sorted(unknown))}")
+        raise RankingWeightsError(f"Unknown ranking weights: {', '.join(sorted(unknown))}")
 
 
 def default_weights() -> RankingWeights:

@@ -35,7 +35,7 @@ from rapidfuzz import fuzz
 from memory.embeddings import embed_query
 from memory.models import TermStat, VendorMemorySettings
 from memory.query import query_plan
-from memory.ranking import RankingWeights, default_weights
+from memory.ranking import RankingWeights, RankingWeightsError, default_weights
 from memory.search_sql import ALL_TYPES, MemoryType, query_params, search_sql, tier_order
 from memory.selectors import speakers_list
 from tenants.models import EndUser, Thread
@@ -82,7 +82,7 @@ def weights_for_vendor(vendor_id: UUID) -> RankingWeights:
     defaults = default_weights()
     try:
         weights = defaults.merged(overrides)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, RankingWeightsError) as exc:
         logger.warning(
             "memory: vendor %s's ranking overrides are refused (%s); using the defaults",
             vendor_id,

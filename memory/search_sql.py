@@ -9,21 +9,28 @@ from typing import Any, Literal
 
 import numpy as np
 
+from infyn.lib.errors import DomainError
 from memory.models import TermStat
 from memory.query import QueryPlan
 from memory.ranking import RankingWeights
 from tenants.models import EndUser
 
 MemoryType = Literal["fact", "summary", "message"]
+
+
+class MemoryTypesError(DomainError):
+    """A search asked for no memory type, or for one that does not exist."""
+
+
 ALL_TYPES: tuple[MemoryType, ...] = ("fact", "summary", "message")
 
 
 def tier_order(types: Sequence[MemoryType]) -> tuple[MemoryType, ...]:
     unknown = set(types) - set(ALL_TYPES)
     if unknown:
-        raise ValueError(f"Unknown memory types: {', '.join(sorted(unknown))}")
+        raise MemoryTypesError(f"Unknown memory types: {', '.join(sorted(unknown))}")
     if not types:
-        raise ValueError("At least one memory type is needed.")
+        raise MemoryTypesError("At least one memory type is needed.")
     return tuple(tier for tier in ALL_TYPES if tier in types)
 
 

@@ -12,7 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from memory.models import Fact, Message
-from memory.ranking import RankingWeights
+from memory.ranking import RankingWeights, RankingWeightsError
 from memory.retrieval import memories_search
 from memory.services import MessageInput, messages_import
 from tenants.models import EndUser
@@ -84,5 +84,5 @@ def test_relative_dates_said_at_the_calendars_edges_are_kept_as_said(end_user: E
     [{"half_life_days": 0}, {"half_life_days": -3}, {"recency": True}, {"candidates": 2.5}],
 )
 def test_ranking_weights_that_would_break_the_search_are_refused(overrides: dict) -> None:  # type: ignore[type-arg]
-    with pytest.raises(ValueError, match=r"half_life_days|recency|candidates"):
+    with pytest.raises(RankingWeightsError, match=r"half_life_days|recency|candidates"):
         RankingWeights().merged(overrides)

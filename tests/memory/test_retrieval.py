@@ -2,7 +2,7 @@ from collections.abc import Callable
 
 import pytest
 
-from memory.ranking import RankingWeights
+from memory.ranking import RankingWeights, RankingWeightsError
 from memory.retrieval import memories_search
 from tenants.models import EndUser, Thread
 
@@ -98,7 +98,7 @@ def test_near_duplicates_are_dropped(end_user: EndUser, say: Callable[..., objec
 
 
 def test_unknown_ranking_weights_are_refused() -> None:
-    with pytest.raises(ValueError, match="Unknown ranking weights: nope"):
+    with pytest.raises(RankingWeightsError, match="Unknown ranking weights: nope"):
         RankingWeights.from_mapping({"nope": 1.0})
 
 
