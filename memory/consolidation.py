@@ -17,6 +17,9 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
+from memory.text.contractions import spell_out_contractions_lowercase
+from memory.text.normalise import collapse_space, plain_quotes_and_backticks
+
 
 @dataclass(frozen=True)
 class ConsolidationThresholds:
@@ -40,19 +43,6 @@ class ConsolidationThresholds:
 
 DEFAULT_THRESHOLDS = ConsolidationThresholds()
 
-_QUOTES = str.maketrans(
-    {"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "'", "\u201c": '"', "\u201d": '"'}
-)
-_CONTRACTIONS = {
-    "can't": "cannot", "won't": "will not", "shan't": "shall not", "ain't": "is not",
-    "i'm": "i am", "let's": "let us", "it's": "it is", "that's": "that is", "he's": "he is",
-    "she's": "she is", "there's": "there is", "what's": "what is", "who's": "who is",
-    "where's": "where is", "here's": "here is",
-}  # fmt: skip
-_CONTRACTION = re.compile(r"\b(?:" + "|".join(map(re.escape, _CONTRACTIONS)) + r")(?!\w)")
-_NOT = re.compile(r"\b(\w+)n't\b")
-_SUFFIXES = re.compile(r"\b(\w+)'(re|ve|ll|d)\b")
-_SUFFIX_WORDS = {"re": "are", "ve": "have", "ll": "will", "d": "would"}
 _POSSESSIVE = re.compile(r"(?<=\w)'s?\b")
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
 # Punctuation, except a point or comma inside a number ("3.5", "1,000").
@@ -95,10 +85,9 @@ def normalize_fact_text(text: str) -> str:
     their suffix ("3rd" -> "3"); the possessive "'s" is dropped ("caroline's dog" -> "caroline
     dog").
     """
-    text = " ".join(text.translate(_QUOTES).lower().split())
-    text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group()], text)
-    text = _NOT.sub(r"\1 not", text)
-    text = _SUFFIXES.sub(lambda m: f"{m.group(1)} {_SUFFIX_WORDS[m.group(2)]}", text)
+    text = spell_out_contractions_lowercase(
+        collapse_space(plain_quotes_and_backticks(text).lower())
+    )
     text = _POSSESSIVE.sub("", text)
     text = _ORDINAL.sub(r"\1", text)
     text = _PUNCTUATION.sub(" ", text)
@@ -147,7 +136,7 @@ def _names_conflict(a: str, b: str) -> bool:
     """Whether a capitalised word of one statement is missing, in any case, from the other."""
     for text, other in ((a, b), (b, a)):
         other_tokens = set(normalize_fact_text(other).split())
-        for word in _CAPITALISED.findall(text.translate(_QUOTES)):
+        for word in _CAPITALISED.findall(plain_quotes_and_backticks(text)):
             for token in normalize_fact_text(word).split():
                 if token not in _COMMON_WORDS and token not in other_tokens:
                     return True

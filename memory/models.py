@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
+from memory.extraction import FactCategory
 from memory.ranking import RankingWeights, RankingWeightsError
 from tenants.models import EndUser, Thread
 
@@ -95,14 +96,8 @@ class Message(models.Model):
 EXPLICIT_EXTRACTOR = "api"
 
 
-class FactCategory(models.TextChoices):
-    IDENTITY = "identity", "Identity"
-    PREFERENCE = "preference", "Preference"
-    RELATIONSHIP = "relationship", "Relationship"
-    EVENT = "event", "Event"
-    PLAN = "plan", "Plan"
-    ATTRIBUTE = "attribute", "Attribute"
-    OTHER = "other", "Other"
+# The categories are the extractors' own (``memory.extraction``); here they get their labels.
+FACT_CATEGORY_CHOICES = [(category.value, category.value.capitalize()) for category in FactCategory]
 
 
 class Fact(models.Model):
@@ -118,7 +113,7 @@ class Fact(models.Model):
     value = models.TextField()
     text = models.TextField()
     category = models.CharField(
-        max_length=20, choices=FactCategory.choices, default=FactCategory.OTHER
+        max_length=20, choices=FACT_CATEGORY_CHOICES, default=FactCategory.OTHER.value
     )
     negated = models.BooleanField(default=False)
     multi_valued = models.BooleanField(default=False)

@@ -13,30 +13,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_MONTH_PATTERN = "|".join(sorted(MONTHS, key=len, reverse=True))
+from memory.text.dates import MONTH_PATTERN, MONTHS
+
 _DATE = re.compile(
-    rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+)?({_MONTH_PATTERN})\.?(?:\s+(\d{{1,2}})(?:st|nd|rd|th)?)?,?\s+(\d{{4}})\b",
+    rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+)?({MONTH_PATTERN})\.?(?:\s+(\d{{1,2}})(?:st|nd|rd|th)?)?,?\s+(\d{{4}})\b",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\b[A-Z][a-zA-Z'\u2019-]+\b")

@@ -6,7 +6,6 @@ kept in the order they were said; its sources are exactly the messages it quotes
 """
 
 import logging
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,6 +13,7 @@ from django.conf import settings
 
 from inference.llm import LLMUnavailableError, chat_completion
 from memory.models import Message
+from memory.text.sentences import opening_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +21,9 @@ EXTRACTIVE_SUMMARIZER = "extractive-1"
 SENTENCES_PER_SUMMARY = 4
 MAX_SENTENCE_CHARS = 200
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
 
 def _first_sentence(text: str) -> str:
-    sentence = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    sentence = opening_sentence(text)
     if len(sentence) > MAX_SENTENCE_CHARS:
         sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + "…"
     return sentence

@@ -5,7 +5,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from infyn.lib.api.fields import ExternalIdField, StrictCharField, StrictFloatField
-from memory.models import Fact, FactCategory, Message, Role
+from memory.extraction import FactCategory
+from memory.models import FACT_CATEGORY_CHOICES, Fact, Message, Role
 
 # Clocks disagree a little; a history dated later than this is not history.
 FUTURE_SKEW = timedelta(minutes=5)
@@ -60,7 +61,7 @@ class FactListQuerySerializer(serializers.Serializer[Any]):
         default="false",
         help_text="Also the facts that later ones replaced.",
     )
-    category = serializers.ChoiceField(choices=FactCategory.choices, required=False)
+    category = serializers.ChoiceField(choices=FACT_CATEGORY_CHOICES, required=False)
 
 
 class SearchResultSerializer(serializers.Serializer[Any]):
@@ -111,7 +112,7 @@ class FactSerializer(serializers.ModelSerializer[Fact]):
 
 class FactCreateSerializer(serializers.Serializer[Any]):
     text = StrictCharField(max_length=2000)
-    category = serializers.ChoiceField(choices=FactCategory.choices, default=FactCategory.OTHER)
+    category = serializers.ChoiceField(choices=FACT_CATEGORY_CHOICES, default=FactCategory.OTHER)
     importance = StrictFloatField(min_value=0.0, max_value=1.0, default=0.7)
     subject = StrictCharField(max_length=200, required=False)
     attribute = StrictCharField(max_length=100, required=False)
@@ -122,7 +123,7 @@ class FactUpdateSerializer(serializers.Serializer[Any]):
     needs_one_field = True  # the schema says what validate() refuses
     text = StrictCharField(max_length=2000, required=False)
     value = StrictCharField(max_length=2000, required=False)
-    category = serializers.ChoiceField(choices=FactCategory.choices, required=False)
+    category = serializers.ChoiceField(choices=FACT_CATEGORY_CHOICES, required=False)
     importance = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
     confidence = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
 
