@@ -227,7 +227,7 @@ _OPPOSITE_ATTRIBUTES = {"dislikes": "likes"}
 
 
 def _key(text: str) -> str:
-    return " ".join(text.casefold().split())
+    return collapse_space(text.casefold())
 
 
 def _polarity(attribute: str, negated: bool) -> tuple[str, bool]:

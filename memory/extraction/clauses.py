@@ -109,7 +109,7 @@ class Clause:
         resolved = None
         if self.reading.today is not None:
             resolved = resolve_time(self.when, self.reading.today, tense)
-        return f" {resolved or ' '.join(self.when.group().split())}"
+        return f" {resolved or collapse_space(self.when.group())}"
 
     def fact(
         self,

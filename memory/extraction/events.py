@@ -8,6 +8,7 @@ from memory.extraction.facts import ExtractedFact
 from memory.extraction.names import birthday_value
 from memory.extraction.objects import clean_object, snake
 from memory.extraction.third_person import third_person_text
+from memory.text.normalise import collapse_space
 from memory.text.patterns import alternation
 
 _MY_DATE = re.compile(
@@ -77,7 +78,7 @@ def events(pred: str, who: Who, clause: Clause) -> list[ExtractedFact] | None:
     match = _EVENT.match(pred)
     if match is None:
         return None
-    verb = " ".join(match.group("verb").lower().split())
+    verb = collapse_space(match.group("verb").lower())
     raw = match.group("object")
     if verb == "been to" and not match.group("perfect"):
         return []

@@ -17,6 +17,7 @@ from memory.extraction.vocabulary import (
     ref_of,
 )
 from memory.text.dates import format_day_and_month, none_past_the_calendar
+from memory.text.normalise import collapse_space
 from memory.text.patterns import alternation
 from memory.text.relative_time import fixed_day_offset
 
@@ -96,7 +97,7 @@ def birthday_value(clause: Clause) -> str | None:
     assert when is not None
     group = when.groupdict()
     if (group["day1"] or group["day2"]) and (group["month1"] or group["month2"]):
-        phrase = re.sub(r"^(?:on\s+)", "", " ".join(when.group().split()), flags=re.I)
+        phrase = re.sub(r"^(?:on\s+)", "", collapse_space(when.group()), flags=re.I)
         return re.sub(r"^the\s+", "", phrase, flags=re.I)
     if group["fixed"] and clause.reading.today is not None:
         day = clause.reading.today + timedelta(days=fixed_day_offset(group["fixed"]))

@@ -7,6 +7,7 @@ from memory.extraction.clauses import Clause, Who
 from memory.extraction.facts import ExtractedFact
 from memory.extraction.objects import clean_object
 from memory.extraction.third_person import third_person_text
+from memory.text.normalise import collapse_space
 
 _LIFE_EVENT_SOON = re.compile(
     r"^(?:am|is)\s+(?P<phrase>getting\s+(?:married|engaged|divorced|a\s+divorce)|having\s+a\s+"
@@ -67,7 +68,7 @@ def plans(pred: str, who: Who, clause: Clause) -> list[ExtractedFact] | None:
     owner = clause.reading.subject
     match = _LIFE_EVENT_SOON.match(pred)
     if match is not None:
-        phrase = " ".join(match.group("phrase").split())
+        phrase = collapse_space(match.group("phrase"))
         text = f"{subject} is {third_person_text(phrase, owner)}{clause.when_text('future')}"
         return [clause.fact(subject, "event", phrase, text, importance=0.8)]
     match = _PLAN.match(pred)
@@ -89,7 +90,7 @@ def plans(pred: str, who: Who, clause: Clause) -> list[ExtractedFact] | None:
         return [clause.fact(subject, "plans", value, text, confidence=confidence)]
     match = _ON_THE_WAY.match(pred)
     if match is not None:
-        verb = " ".join(match.group("verb").lower().split())
+        verb = collapse_space(match.group("verb").lower())
         if clause.when is None and verb not in {"moving", "relocating"}:
             return []
         value = clean_plan(f"{_BASE_FORMS[verb]} {match.group('object')}")

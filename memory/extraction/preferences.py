@@ -9,6 +9,7 @@ from memory.extraction.objects import NO_LONGER, clean_object, list_items, snake
 from memory.extraction.plans import clean_plan
 from memory.extraction.third_person import third_person_text
 from memory.extraction.vocabulary import END
+from memory.text.normalise import collapse_space
 from memory.text.patterns import alternation
 
 _FAVORITE = re.compile(
@@ -173,11 +174,11 @@ def preferences(pred: str, who: Who, clause: Clause) -> list[ExtractedFact] | No
     match = _INTO.match(pred)
     if match is not None:
         negated = bool(match.group("neg"))
-        phrase = " ".join(match.group("verb").lower().split())
+        phrase = collapse_space(match.group("verb").lower())
         return _likes(match.group("object"), phrase, negated, who, clause, copula=True)
     match = _HATE.match(pred)
     if match is not None:
-        verb = " ".join(match.group("verb").lower().split())
+        verb = collapse_space(match.group("verb").lower())
         verb = _HATE_VERBS.get(verb) or _HATE_VERBS.get(verb[:-1], verb)
         return _likes(match.group("object"), verb, True, who, clause, hate=True)
     match = _PREFER.match(pred)

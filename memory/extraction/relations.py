@@ -6,6 +6,7 @@ from memory.extraction.clauses import Clause, Who
 from memory.extraction.facts import ExtractedFact
 from memory.extraction.names import is_name, naming_fact
 from memory.extraction.vocabulary import COUNT, COUNTED, END, NAMES, REF, REF_ADJ, ref_of
+from memory.text.normalise import collapse_space
 from memory.text.patterns import alternation
 
 _HAVE_REF = re.compile(
@@ -54,7 +55,7 @@ def have(pred: str, who: Who, clause: Clause) -> list[ExtractedFact] | None:
         elif verb in {"have", "has", "have got", "has got"}:
             text = f"{subject} has a {noun}"
         else:
-            text = f"{subject} {' '.join(verb.split())} a {noun}{clause.when_text('past')}"
+            text = f"{subject} {collapse_space(verb)} a {noun}{clause.when_text('past')}"
         facts.append(clause.fact(subject, "has_pet", ref, text, negated=negated, confidence=0.9))
     name = match.group("name")
     if name and not negated and is_name(name):

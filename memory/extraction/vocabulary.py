@@ -1,6 +1,7 @@
 """Vocabulary of the rules: relations, pets, jobs, nationalities, words that are no names,
 and the regex fragments built from them (a name, a relation or pet, an adverb, a phrase end)."""
 
+from memory.text.normalise import collapse_space
 from memory.text.patterns import alternation
 
 RELATIONS = {
@@ -126,7 +127,9 @@ COUNT = r"\d{1,2}|no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twe
 
 
 def ref_of(word: str) -> tuple[str, bool]:
-    word = " ".join(word.lower().split())
+    """The attribute a relation or pet word is kept under ("mum" -> "mother", "pup" -> "dog"),
+    and whether it names a pet."""
+    word = collapse_space(word.lower())
     if word in PETS:
         return PETS[word], True
     return RELATIONS[word], False

@@ -6,6 +6,7 @@ from memory.extraction.clauses import Clause, Who
 from memory.extraction.facts import ExtractedFact
 from memory.extraction.objects import NO_LONGER, PLACE_CUT, clean_object
 from memory.extraction.vocabulary import END, JOB_NOUNS
+from memory.text.normalise import collapse_space
 from memory.text.patterns import alternation
 
 _JOB_MODIFIER = r"(?:(?!(?:of|fan|for|to|the|and|with|in|at|like|bit|lot|kind|sort)\b)[\w+#/-]+\s+)"
@@ -82,7 +83,7 @@ def jobs(pred: str, who: Who, clause: Clause) -> list[ExtractedFact] | None:
             verb = "no longer works" if NO_LONGER.search(clause.clause) else "does not work"
             text = f"{subject} {verb} at {org}"
         elif "job" in match.group("verb").lower():
-            verb = " ".join(match.group("verb").lower().split()).removeprefix("just ")
+            verb = collapse_space(match.group("verb").lower()).removeprefix("just ")
             text = f"{subject} {verb} at {org}{clause.when_text('past')}"
         else:
             text = f"{subject} works at {org}"

@@ -19,6 +19,7 @@ from memory.text.dates import (
     month_text,
     none_past_the_calendar,
 )
+from memory.text.normalise import collapse_space
 from memory.text.patterns import alternation
 
 SEASONS = ("spring", "summer", "autumn", "fall", "winter")
@@ -80,11 +81,11 @@ TIME = re.compile(
 
 def fixed_day_offset(phrase: str) -> int:
     """Days from the day said to the day a fixed phrase ("the day before yesterday") means."""
-    return FIXED_DAYS[" ".join(phrase.lower().split())]
+    return FIXED_DAYS[collapse_space(phrase.lower())]
 
 
 def _count(word: str) -> int | None:
-    word = " ".join(word.lower().split())
+    word = collapse_space(word.lower())
     return int(word) if word.isdigit() else _COUNT_VALUES.get(word)
 
 
