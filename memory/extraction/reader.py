@@ -2,8 +2,8 @@
 
 The order of the rules is part of the extractor's behaviour: the first rule that claims a clause
 decides it, even when it then finds nothing worth keeping, so a rule earlier in the list wins
-over a more general one later ("my sister is called Anna" is a naming, not a statement about
-someone called "called").
+over a more general one later ("I started working at Google" is read by the work rules as a
+job, before the event rules could read it as something the speaker did).
 """
 
 from collections.abc import Callable
