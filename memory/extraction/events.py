@@ -1,5 +1,7 @@
-"""Events: what the speaker did ("I ran a marathon last May") and the dates of their own
-occasions ("my anniversary is on June 3rd")."""
+"""Events: what the speaker did, and the dates of their own occasions.
+
+"I ran a marathon last May" is an event; "my anniversary is on June 3rd" the date of one.
+"""
 
 import re
 

@@ -1,5 +1,8 @@
-"""Names and identity: what the speaker is called, what their relations and pets are called,
-their age, nationality and birthday."""
+"""Names and identity: who the speaker is, and what their relations and pets are called.
+
+The speaker's name and nickname, age, nationality and birthday; "my sister is called Anna",
+"Anna is my sister", and "his name is Biscuit" said of the pet named just before.
+"""
 
 import re
 from datetime import timedelta

@@ -1,5 +1,8 @@
-"""The object of a predicate made fit to store: cut at the next clause, cleared of fillers,
-refused when it points elsewhere ("it", "you"), and split when it lists several things."""
+"""The object of a predicate, made fit to store as a fact's value.
+
+It is cut where the next clause starts, cleared of fillers ("so much", "lol"), refused when it
+points elsewhere ("it", "you"), and split when it lists several things.
+"""
 
 import re
 

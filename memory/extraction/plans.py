@@ -1,5 +1,7 @@
-"""Plans: what the speaker is about to do, plans, wants or is on the way to ("I'm moving
-to Lisbon next month", "I want to learn Spanish")."""
+"""Plans: what the speaker is about to do, plans, wants or is on the way to.
+
+"I'm getting married in June", "I'm moving to Lisbon next month", "I want to learn Spanish".
+"""
 
 import re
 

@@ -1,5 +1,8 @@
-"""Preferences: favourites, hobbies, diets and allergies, what the speaker loves, hates,
-prefers and plays."""
+"""Preferences: tastes, hobbies and what the speaker can or will not eat.
+
+Favourites, hobbies and goals ("my hobby is ..."), diets and allergies, what the speaker loves,
+hates, prefers, plays and is learning.
+"""
 
 import re
 

@@ -1,5 +1,8 @@
-"""Rewriting first person as third person: "my anniversary is on June 3rd" becomes "user's
-anniversary is on June 3rd", "I love hiking" becomes "user loves hiking"."""
+"""Rewriting first person as third person, for the text of a fact.
+
+"my anniversary is on June 3rd" becomes "user's anniversary is on June 3rd", "I love hiking"
+becomes "user loves hiking".
+"""
 
 import re
 

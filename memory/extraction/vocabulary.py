@@ -1,5 +1,8 @@
-"""Vocabulary of the rules: relations, pets, jobs, nationalities, words that are no names,
-and the regex fragments built from them (a name, a relation or pet, an adverb, a phrase end)."""
+"""Vocabulary of the rules, and the regex fragments built from it.
+
+Relations, pets, counted nouns, jobs, nationalities and capitalised words that are no names;
+fragments for a name, a relation or pet, an adverb and the end of a noun phrase.
+"""
 
 from memory.text.normalise import collapse_space
 from memory.text.patterns import alternation

@@ -1,5 +1,7 @@
-"""Time expressions in chat ("yesterday", "last summer", "3 weeks ago", "on May 7th") and their
-absolute form against the day they were said ("on 6 May 2023", "in the summer of 2022").
+"""Time expressions in chat, and their absolute form against the day they were said.
+
+Said on 7 May 2023, "yesterday" is "on 6 May 2023", "3 weeks ago" is "in the week of 16 April
+2023" and "next month" is "in June 2023".
 
 ``TIME`` finds one expression; ``resolve_time`` pins it down for a past, future or unknown
 tense; ``resolve_relative`` rewrites every relative one in a text and leaves explicit dates as
