@@ -16,7 +16,9 @@ from memory.extraction.vocabulary import NAME, REF, REF_ADJ
 from memory.text.normalise import collapse_space
 from memory.text.relative_time import TIME, resolve_time
 
-HEDGES = re.compile(r"\b(?:kinda|kind of|sort of|sorta|probably|i think|i guess|i believe)\b", re.I)
+_HEDGES = re.compile(
+    r"\b(?:kinda|kind of|sort of|sorta|probably|i think|i guess|i believe)\b", re.I
+)
 
 _NEW_SUBJECT = r"(?=(?:i|my|we|he|she|it|they|his|her|its|their|our|you|this|that|there)\b)"
 _CLAUSE_BREAK = re.compile(
@@ -43,7 +45,7 @@ _REPORTING = re.compile(
     r"yelled|replied|answered)(?:\s+(?:me|us|him|her|them))?(?:\s+that)?\s*[,:]?\s*$",
     re.I,
 )
-LEAD = re.compile(
+_LEAD = re.compile(
     r"^(?:(?:so|well|oh|hey|hi|hello|yeah|yes|yep|ok|okay|also|and|but|actually|anyway|anyways|"
     r"btw|by the way|honestly|lol|haha|um|uh|guess what|fun fact|fyi|plus|oh and|in my free time|"
     r"in my spare time|these days|nowadays|lately|right now|currently|at the moment)\b[\s,!:.-]*)+",
@@ -64,7 +66,7 @@ def trim(value: str) -> str:
 def clauses_of(sentence: str) -> Iterator[str]:
     """The clauses of a sentence that may state facts, in order; none for a question or a
     hypothetical, and none after "she told me," (what follows is someone else's statement)."""
-    sentence = LEAD.sub("", sentence)
+    sentence = _LEAD.sub("", sentence)
     if sentence.rstrip().endswith("?"):
         # "I love hiking, do you?" states something before it asks; anything else is a question.
         tail = _TRAILING_QUESTION.search(sentence)
@@ -153,13 +155,13 @@ def read_clause(text: str, reading: Reading) -> Clause | None:
     """The clause the rules try, or None when nothing is left of it or a modal colours it."""
     if _MODAL.search(text):
         return None
-    text = trim(LEAD.sub("", trim(text)))
-    hedged = bool(HEDGES.search(text))
+    text = trim(_LEAD.sub("", trim(text)))
+    hedged = bool(_HEDGES.search(text))
     text = _HEDGE_LEAD.sub("", text)
     when = TIME.search(text)
     if when is not None:
         text = trim(f"{text[: when.start()]} {text[when.end() :]}")
-        text = LEAD.sub("", collapse_space(text))
+        text = _LEAD.sub("", collapse_space(text))
     if not text:
         return None
     return Clause(reading=reading, when=when, hedged=hedged, clause=text)

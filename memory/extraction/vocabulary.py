@@ -105,7 +105,7 @@ NOT_NAMES = frozenset(
         "saturday", "sunday"
     }
 )  # fmt: skip
-ADVERB_WORDS = (
+_ADVERB_WORDS = (
     "really", "also", "just", "finally", "actually", "totally", "absolutely", "still", "recently",
     "truly", "definitely", "honestly", "seriously", "genuinely", "always", "now", "currently",
     "officially", "already", "literally", "kinda", "kind of", "sort of", "sorta", "pretty much",
@@ -120,7 +120,7 @@ REF_ADJ = (
     r"(?:(?:little|big|older|younger|baby|new|twin|oldest|youngest|eldest|elder|dear|lovely|"
     r"sweet|adorable|own|rescue|other|first|second|favorite|favourite)\s+)*"
 )
-ADVERB = alternation(ADVERB_WORDS)
+ADVERB = alternation(_ADVERB_WORDS)
 # What may follow a noun that ends a phrase: the end, punctuation, or a word that starts a new one.
 END = (
     r"(?=\s*(?:$|[^\w\s']|(?:and|but|so|or|who|which|that|at|in|from|now|too|as|for|with|whose|"
