@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from inference.llm import chat_completion_json
+from infyn.lib.llm.client import chat_completion_json
 from memory.extraction import ExtractedFact, FactCategory, attribute_profile
 
 LLM_EXTRACTOR_VERSION = "llm-1"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from django.conf import settings
 
-from inference.llm import LLMUnavailableError, chat_completion
+from infyn.lib.llm.client import LLMUnavailableError, chat_completion
 from memory.models import Message
 from memory.text.sentences import opening_sentence
 

@@ -3,6 +3,10 @@
 Background work (fact extraction, summaries) calls a model here with JSON-schema-guided
 output. One connection pool per process; every failure of the server, the network or the
 reply's shape is raised as ``LLMUnavailableError`` so callers can retry later.
+
+Plain httpx rather than the ``openai`` SDK: the SDK adds about half a second to every
+process's start (its import), a second HTTP stack, and it refuses to send a request
+without an ``Authorization`` header, which a keyless local server is sent today.
 """
 
 import json

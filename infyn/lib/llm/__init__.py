@@ -1,0 +1,1 @@
+"""Calls to a language model over the OpenAI protocol, for background work of any app."""
