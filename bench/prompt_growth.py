@@ -40,10 +40,9 @@ from django.test import override_settings  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from billing.models import Surface  # noqa: E402
-from inference.backends import chat_backend, reset_chat_backend  # noqa: E402
+from inference.backends import chat_backend, chat_token_counter, reset_chat_backend  # noqa: E402
 from inference.services import ChatRequest, ChatRun, chat_prepare  # noqa: E402
 from memory.benchmark import load_samples  # noqa: E402
-from memory.tokens import token_counter_name  # noqa: E402
 from tenants.services import vendor_create  # noqa: E402
 from tests.fakes.openai_server import fake_openai_server  # noqa: E402
 
@@ -93,7 +92,7 @@ def main() -> None:
                 LLM_BACKEND="openai", LLM_BASE_URL=fake.base_url, LLM_MODEL="fake-model"
             ):
                 reset_chat_backend()
-                backend = chat_backend()
+                backend, counter = chat_backend(), chat_token_counter()
                 for turn, (question, _reply) in enumerate(tqdm(pairs, desc="turns"), start=1):
                     request = ChatRequest(
                         vendor=vendor,
@@ -104,7 +103,7 @@ def main() -> None:
                         surface=Surface.CHAT,
                         max_tokens=256,
                     )
-                    prepared = chat_prepare(request=request, model=backend.model)
+                    prepared = chat_prepare(request=request, model=backend.model, counter=counter)
                     thread_id = prepared.thread.external_id
                     run = ChatRun(prepared=prepared, backend=backend)
                     async_to_sync(one_turn)(run)
@@ -136,7 +135,7 @@ def main() -> None:
     summary = {
         "turns": len(rows),
         "budget": int(django.conf.settings.MEMORY_CONTEXT_BUDGET),
-        "token_counter": token_counter_name(),
+        "token_counter": counter.name,
         "checkpoints": table,
         "prompt_tokens_max": max(prompts),
         "prompt_tokens_mean_after_100": round(sum(prompts[99:]) / max(1, len(prompts[99:])), 1),

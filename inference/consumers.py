@@ -33,7 +33,7 @@ from django.conf import settings
 from billing.models import Surface
 from inference import key_watch
 from inference.api.serializers import WidgetMessageSerializer
-from inference.backends import ChatError, chat_backend
+from inference.backends import ChatError, chat_backend, chat_token_counter
 from inference.frames import done_frame, error_frame, start_frame, token_frame
 from inference.services import ChatRequest, ChatRun, ReplyAbandoned, chat_prepare, chat_settled
 from infyn.lib.api.errors import first_validation_message
@@ -174,7 +174,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         run: ChatRun | None = None
         try:
             prepared = await database_sync_to_async(chat_prepare, thread_sensitive=False)(
-                request=request, model=backend.model, started=started
+                request=request, model=backend.model, counter=chat_token_counter(), started=started
             )
             self.thread_id = prepared.thread.external_id
             await self._send_frame(start_frame(prepared))

@@ -43,7 +43,7 @@ from memory.context import ContextResult, context_build, history_snapshot
 from memory.embeddings import embed_texts
 from memory.models import Message, Role
 from memory.services import message_create, message_embedding_text
-from memory.tokens import count_tokens
+from memory.tokens import PromptTokenCounter
 from tenants.models import EndUser, Thread, Vendor
 from tenants.services import end_user_get_or_create, thread_create, thread_get_or_create
 
@@ -75,6 +75,7 @@ class PreparedChat:
     context: ContextResult
     started: float  # time.perf_counter() when the request arrived
     retrieval_ms: float
+    counter: PromptTokenCounter  # how the model counts tokens: the prompt's, the reply's
 
     def memory_items(self) -> list[dict[str, Any]]:
         """The facts, summaries and past messages in the prompt (this thread's turns aside)."""
@@ -86,8 +87,16 @@ class PreparedChat:
         ]
 
 
-def chat_prepare(*, request: ChatRequest, model: str, started: float | None = None) -> PreparedChat:
+def chat_prepare(
+    *,
+    request: ChatRequest,
+    model: str,
+    counter: PromptTokenCounter,
+    started: float | None = None,
+) -> PreparedChat:
     """Store the user's message and build the prompt for it (database work; sync).
+
+    ``model`` and ``counter`` size the prompt: the model's context window, and its tokens.
 
     The two run side by side, and beside the embedding: a context thread takes a snapshot of
     the history while this thread embeds the message, then builds the prompt from it while
@@ -127,6 +136,7 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
         model=model,
         max_completion_tokens=request.max_tokens,
         thread_is_new=thread_is_new,
+        counter=counter,
     )
     try:
         vector = embed_texts([message_embedding_text(name="", content=request.content)])[0]
@@ -149,6 +159,7 @@ def chat_prepare(*, request: ChatRequest, model: str, started: float | None = No
         context=context.result(),
         started=started,
         retrieval_ms=(time.perf_counter() - started) * 1000,
+        counter=counter,
     )
 
 
@@ -391,7 +402,7 @@ class ChatRun:
     def _store(self, error: BaseException | None) -> None:
         prepared, text = self.prepared, "".join(self._pieces)
         usage = self._upstream_usage
-        completion_tokens = usage.completion_tokens if usage else count_tokens(text)
+        completion_tokens = usage.completion_tokens if usage else prepared.counter.count(text)
         if error is None:
             status = UsageStatus.OK
             reason = "length" if completion_tokens >= prepared.request.max_tokens else "stop"

@@ -18,7 +18,12 @@ from django.db import connection, transaction
 
 from memory.models import EXPLICIT_EXTRACTOR, Fact, Message, Role, TermStat
 from memory.retrieval import ScoredMemory, memories_search
-from memory.tokens import count_tokens, token_counter_name
+from memory.tokens import (
+    APPROXIMATE_COUNTER,
+    PromptTokenCounter,
+    TokenCounter,
+    approximate_token_count,
+)
 from tenants.models import EndUser, Thread
 
 # Every chat message costs a few tokens of framing (role markers) beyond its content.
@@ -56,19 +61,25 @@ def context_budget(*, model: str | None, max_completion_tokens: int) -> int:
     return max(256, min(settings.MEMORY_CONTEXT_BUDGET, room))
 
 
-def _cost(text: str) -> int:
-    return count_tokens(text) + MESSAGE_OVERHEAD_TOKENS
+def _cost(text: str, count: TokenCounter) -> int:
+    return count(text) + MESSAGE_OVERHEAD_TOKENS
 
 
-def _truncate_middle(text: str, max_tokens: int) -> str:
+def _truncate_middle(
+    text: str, max_tokens: int, count: TokenCounter = approximate_token_count
+) -> str:
     """Shorten text to about ``max_tokens`` keeping its start and end."""
-    if count_tokens(text) <= max_tokens:
+    if count(text) <= max_tokens:
         return text
     words = text.split()
     keep = max(2, max_tokens // 2)
-    while keep > 1 and count_tokens(" ".join([*words[:keep], "…", *words[-keep:]])) > max_tokens:
+    while keep > 1 and count(" ".join([*words[:keep], "…", *words[-keep:]])) > max_tokens:
         keep = int(keep * 0.8)
     return " ".join([*words[:keep], "…", *words[-keep:]])
+
+
+MEMORY_HEADER = "What you remember about this user (use it when relevant):"
+_TIER_OF = {"fact": "facts", "summary": "summaries", "message": "messages"}
 
 
 def context_build(
@@ -84,24 +95,23 @@ def context_build(
     query_vector: np.ndarray | None = None,
     totals: tuple[int, int] | None = None,
     thread_is_new: bool = False,
+    counter: PromptTokenCounter = APPROXIMATE_COUNTER,
 ) -> ContextResult:
     """Build the prompt for ``new_message`` in ``thread`` within the token budget.
 
     ``totals``: the end user's ``history_totals``, when the caller has read them already.
     ``thread_is_new``: the thread was created for this message, so it has no earlier turns.
+    ``counter``: how the prompt's tokens are counted (the model's own tokenizer, for chat).
     """
+    count = counter.count
     system_prompt = system_prompt if system_prompt is not None else settings.MEMORY_SYSTEM_PROMPT
     budget = budget or context_budget(model=model, max_completion_tokens=max_completion_tokens)
     shares: dict[str, float] = settings.MEMORY_CONTEXT_SHARES
     trimmed = {"facts": 0, "summaries": 0, "messages": 0, "recent": 0, "new_message": 0}
-    included: dict[str, list[int]] = {"facts": [], "summaries": [], "messages": [], "recent": []}
 
-    fixed = _cost(system_prompt)
-    new_cost = _cost(new_message)
-    if fixed + new_cost > budget:
-        new_message = _truncate_middle(new_message, budget - fixed - MESSAGE_OVERHEAD_TOKENS - 8)
-        new_cost = _cost(new_message)
-        trimmed["new_message"] = 1
+    fixed = _cost(system_prompt, count)
+    new_message, trimmed["new_message"] = _fit_new_message(new_message, budget - fixed, count)
+    new_cost = _cost(new_message, count)
     totals = totals if totals is not None else history_totals(end_user)
     baseline = baseline_tokens(
         end_user=end_user,
@@ -109,6 +119,7 @@ def context_build(
         new_message=new_message,
         exclude_message_ids=exclude_message_ids,
         totals=totals,
+        counter=counter,
     )
     if baseline <= budget:
         # The whole history fits: send it as it is. Memory takes over once it no longer fits.
@@ -121,30 +132,22 @@ def context_build(
             baseline=baseline,
             exclude_message_ids=exclude_message_ids,
             trimmed=trimmed,
+            counter=counter,
         )
         if whole is not None:
             return whole
     available = budget - fixed - new_cost
 
     # The last turns of this thread come first in priority: they carry the conversation.
-    recent_budget = int(available * shares["recent"])
     recent = (
         []
         if thread_is_new
         else _recent_turns(thread, exclude_message_ids, settings.MEMORY_RECENT_TURNS)
     )
-    recent_kept: list[Message] = []
-    spent = 0
-    for message in reversed(recent):  # newest first, so the oldest are the ones dropped
-        cost = _cost(message.content)
-        if spent + cost > recent_budget:
-            trimmed["recent"] += 1
-            continue
-        recent_kept.insert(0, message)
-        spent += cost
-    recent_ids = {m.pk for m in recent_kept}
-    included["recent"] = [m.pk for m in recent_kept]
-    memory_budget = available - spent
+    recent_kept, trimmed["recent"] = _recent_within(
+        recent, int(available * shares["recent"]), count
+    )
+    spent = sum(_cost(m.content, count) for m in recent_kept)
 
     memories = memories_search(
         end_user=end_user,
@@ -154,19 +157,84 @@ def context_build(
         query_vector=query_vector,
         history_messages=totals[0],
     )
+    included: dict[str, list[int]] = {"facts": [], "summaries": [], "messages": []}
+    sections = _memory_sections(
+        memories,
+        memory_budget=available - spent,
+        excluded=set(exclude_message_ids) | {m.pk for m in recent_kept},
+        included=included,
+        trimmed=trimmed,
+        count=count,
+    )
+    included["recent"] = [m.pk for m in recent_kept]
+
+    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
+    memory_text = _memory_block(MEMORY_HEADER, sections)
+    if memory_text:
+        messages.append({"role": "system", "content": memory_text})
+    messages += [{"role": m.role, "content": m.content} for m in recent_kept]
+    messages.append({"role": Role.USER, "content": new_message})
+    used = {(item.type, item.id) for item in memories if item.id in included[_TIER_OF[item.type]]}
+    return ContextResult(
+        messages=messages,
+        token_count=sum(_cost(m["content"], count) for m in messages),
+        budget=budget,
+        baseline_tokens=baseline,
+        included=included,
+        trimmed=trimmed,
+        token_counter=counter.name,
+        memories=[m for m in memories if (m.type, m.id) in used],
+    )
+
+
+def _fit_new_message(new_message: str, room: int, count: TokenCounter) -> tuple[str, int]:
+    """The new message, cut in the middle when it alone would not fit ``room``; and 1 when
+    it was cut, 0 when not."""
+    if _cost(new_message, count) <= room:
+        return new_message, 0
+    return _truncate_middle(new_message, room - MESSAGE_OVERHEAD_TOKENS - 8, count), 1
+
+
+def _recent_within(
+    recent: list[Message], recent_budget: int, count: TokenCounter
+) -> tuple[list[Message], int]:
+    """The latest of ``recent`` that fit the budget, oldest first, and how many were dropped."""
+    kept: list[Message] = []
+    spent = dropped = 0
+    for message in reversed(recent):  # newest first, so the oldest are the ones dropped
+        cost = _cost(message.content, count)
+        if spent + cost > recent_budget:
+            dropped += 1
+            continue
+        kept.insert(0, message)
+        spent += cost
+    return kept, dropped
+
+
+def _memory_sections(
+    memories: list[ScoredMemory],
+    *,
+    memory_budget: int,
+    excluded: set[int],
+    included: dict[str, list[int]],
+    trimmed: dict[str, int],
+    count: TokenCounter,
+) -> dict[str, list[str]]:
+    """The memory lines of each tier, best first, within the tiers' shares of the budget.
+
+    What each tier takes goes into ``included`` (ids) and what it leaves out into ``trimmed``.
+    """
+    shares: dict[str, float] = settings.MEMORY_CONTEXT_SHARES
     sections: dict[str, list[str]] = {"facts": [], "summaries": [], "messages": []}
-    tier_of = {"fact": "facts", "summary": "summaries", "message": "messages"}
-    header = "What you remember about this user (use it when relevant):"
-    memory_left = memory_budget - _cost(header)
+    memory_left = memory_budget - _cost(MEMORY_HEADER, count)
     tier_left = {tier: int(memory_budget * shares[tier]) for tier in sections}
-    excluded = set(exclude_message_ids) | recent_ids
     for item in memories:
-        tier = tier_of[item.type]
+        tier = _TIER_OF[item.type]
         if item.type == "message" and item.id in excluded:
             continue
         line = _memory_line(item)
         allowance = min(memory_left, tier_left[tier] + _spare(tier_left, tier))
-        cost = count_tokens(line) + 1  # the line and its newline
+        cost = count(line) + 1  # the line and its newline
         if cost > allowance:  # a memory is never cut mid-way: it fits or it is trimmed
             trimmed[tier] += 1
             continue
@@ -174,25 +242,7 @@ def context_build(
         included[tier].append(item.id)
         tier_left[tier] -= cost
         memory_left -= cost
-
-    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
-    memory_text = _memory_block(header, sections)
-    if memory_text:
-        messages.append({"role": "system", "content": memory_text})
-    messages += [{"role": m.role, "content": m.content} for m in recent_kept]
-    messages.append({"role": Role.USER, "content": new_message})
-    token_count = sum(_cost(m["content"]) for m in messages)
-    used = {(item.type, item.id) for item in memories if item.id in included[tier_of[item.type]]}
-    return ContextResult(
-        messages=messages,
-        token_count=token_count,
-        budget=budget,
-        baseline_tokens=baseline,
-        included=included,
-        trimmed=trimmed,
-        token_counter=token_counter_name(),
-        memories=[m for m in memories if (m.type, m.id) in used],
-    )
+    return sections
 
 
 def _whole_history_context(
@@ -205,6 +255,7 @@ def _whole_history_context(
     baseline: int,
     exclude_message_ids: Sequence[int],
     trimmed: dict[str, int],
+    counter: PromptTokenCounter = APPROXIMATE_COUNTER,
 ) -> ContextResult | None:
     """The end user's entire history, when it fits the budget; None when it does not.
 
@@ -227,11 +278,10 @@ def _whole_history_context(
     lines = [f"- {text}" for _id, text in stated]
     messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
     if lines:
-        header = "What you remember about this user (use it when relevant):"
-        messages.append({"role": "system", "content": "\n".join([header, *lines])})
+        messages.append({"role": "system", "content": "\n".join([MEMORY_HEADER, *lines])})
     messages += [{"role": m.role, "content": m.content} for m in history]
     messages.append({"role": Role.USER, "content": new_message})
-    token_count = sum(_cost(m["content"]) for m in messages)
+    token_count = sum(_cost(m["content"], counter.count) for m in messages)
     if token_count > budget:
         return None
     return ContextResult(
@@ -246,7 +296,7 @@ def _whole_history_context(
             "recent": [m.pk for m in history if m.thread_id == thread.pk],
         },
         trimmed=trimmed,
-        token_counter=token_counter_name(),
+        token_counter=counter.name,
         whole_history=True,
     )
 
@@ -339,11 +389,13 @@ def baseline_tokens(
     new_message: str,
     exclude_message_ids: Sequence[int] = (),
     totals: tuple[int, int] | None = None,
+    counter: PromptTokenCounter = APPROXIMATE_COUNTER,
 ) -> int:
     """What sending the end user's whole history would cost: the figure memory saves on.
 
     ``exclude_message_ids`` are stored messages that are the new message itself (chat
     stores the user's message before building its prompt), so it is not counted twice.
+    The history is counted as stored (approximately); ``counter`` counts the rest.
     """
     documents, tokens = totals if totals is not None else history_totals(end_user)
     history = tokens + documents * MESSAGE_OVERHEAD_TOKENS
@@ -353,4 +405,4 @@ def baseline_tokens(
             count + MESSAGE_OVERHEAD_TOKENS
             for count in stored.values_list("token_count", flat=True)
         )
-    return history + _cost(system_prompt) + _cost(new_message)
+    return history + _cost(system_prompt, counter.count) + _cost(new_message, counter.count)

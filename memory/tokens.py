@@ -1,13 +1,16 @@
-"""Token counting for context budgets.
+"""Token counting.
 
-Until a chat model's own tokenizer is plugged in (``set_token_counter``), counts use an
-approximation: one token per word or punctuation mark, and one per four characters of
-a long word, which tracks BPE tokenizers on English chat within about 10%.
+Stored counts (``Message.token_count`` and the running totals) always use the approximation
+here: one token per word or punctuation mark, and one per four characters of a long word,
+which tracks BPE tokenizers on English chat within about 10%. They never depend on which
+model a process serves, and counting them needs no network. A prompt budget may be counted
+in the tokens of the model that will read it: its builder is handed a ``PromptTokenCounter``.
 """
 
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 _PIECES = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -18,19 +21,17 @@ def approximate_token_count(text: str) -> int:
     return sum(max(1, math.ceil(len(piece) / 4)) for piece in _PIECES.findall(text))
 
 
-_counter: TokenCounter = approximate_token_count
-_counter_name = "approximate"
-
-
-def set_token_counter(counter: TokenCounter, *, name: str) -> None:
-    """Count with ``counter`` (a model's tokenizer) from now on, in this process."""
-    global _counter, _counter_name
-    _counter, _counter_name = counter, name
-
-
 def count_tokens(text: str) -> int:
-    return _counter(text)
+    """The stored count of ``text``'s tokens."""
+    return approximate_token_count(text)
 
 
-def token_counter_name() -> str:
-    return _counter_name
+@dataclass(frozen=True)
+class PromptTokenCounter:
+    """How a prompt's tokens are counted, and the name the API reports that by."""
+
+    count: TokenCounter
+    name: str
+
+
+APPROXIMATE_COUNTER = PromptTokenCounter(approximate_token_count, "approximate")

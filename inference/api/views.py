@@ -32,7 +32,7 @@ from inference.api.serializers import (
     WidgetTokenSerializer,
 )
 from inference.api.streaming import THREAD_HEADER
-from inference.backends import ChatError, chat_backend
+from inference.backends import ChatError, chat_backend, chat_token_counter
 from inference.services import ChatRequest, ChatRun, PreparedChat, chat_prepare
 from infyn.lib.api.error_shape import error_body
 from infyn.lib.api.fields import EXTERNAL_ID_PATTERN, ExternalIdField
@@ -76,6 +76,7 @@ def _prepare(request: Request, chat_request: ChatRequest) -> PreparedChat:
     return chat_prepare(
         request=chat_request,
         model=chat_backend().model,
+        counter=chat_token_counter(),
         started=started if isinstance(started, float) else None,
     )
 

@@ -1,7 +1,8 @@
 """The chat backend of this process, chosen by ``INFYN_LLM_BACKEND`` and built once.
 
-Building a backend also installs its tokenizer as the context builder's token counter, so
-prompt budgets are counted in the tokens of the model that will read them.
+Its token counter (the model's tokenizer, when the backend has one) is built with it, once:
+the chat flow hands it to the context builder, so prompt budgets are counted in the tokens
+of the model that will read them. Stored token counts stay memory's own.
 """
 
 import threading
@@ -19,7 +20,7 @@ from inference.backends.base import (
     TextDelta,
     UpstreamUsage,
 )
-from memory.tokens import approximate_token_count, set_token_counter
+from memory.tokens import APPROXIMATE_COUNTER, PromptTokenCounter
 
 __all__ = [
     "BackendError",
@@ -32,10 +33,12 @@ __all__ = [
     "TextDelta",
     "UpstreamUsage",
     "chat_backend",
+    "chat_token_counter",
     "reset_chat_backend",
 ]
 
 _backend: ChatBackend | None = None
+_counter: PromptTokenCounter = APPROXIMATE_COUNTER
 _lock = threading.Lock()
 
 
@@ -55,21 +58,26 @@ def _build() -> ChatBackend:
 
 def chat_backend() -> ChatBackend:
     """The process's backend (built on first use; the local model loads then)."""
-    global _backend
+    global _backend, _counter
     if _backend is None:
         with _lock:
             if _backend is None:
                 backend = _build()
                 counter = backend.token_counter()
-                if counter is not None:
-                    set_token_counter(counter[0], name=counter[1])
+                _counter = PromptTokenCounter(*counter) if counter else APPROXIMATE_COUNTER
                 _backend = backend
     return _backend
 
 
+def chat_token_counter() -> PromptTokenCounter:
+    """How the process's model counts tokens (the backend is built first if need be)."""
+    chat_backend()
+    return _counter
+
+
 def reset_chat_backend() -> None:
     """Forget the backend so the next call builds one from current settings (tests)."""
-    global _backend
+    global _backend, _counter
     with _lock:
         _backend = None
-        set_token_counter(approximate_token_count, name="approximate")
+        _counter = APPROXIMATE_COUNTER

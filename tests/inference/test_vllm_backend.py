@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from inference.backends import chat_backend, reset_chat_backend
+from inference.backends import chat_backend, chat_token_counter, reset_chat_backend
 from inference.backends.vllm import VllmTokenizeCounter
-from memory.tokens import approximate_token_count, count_tokens, token_counter_name
+from memory.tokens import approximate_token_count, count_tokens
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_server
 from tests.infyn.servers import free_port
 
@@ -88,7 +88,9 @@ def test_a_failed_count_is_not_cached_so_the_next_call_asks_again(worker: FakeOp
     assert [request["path"] for request in worker.requests] == ["/v1/missing/tokenize"] * 2
 
 
-def test_the_vllm_backend_installs_the_tokenize_counter(worker: FakeOpenAI) -> None:
+def test_the_vllm_backend_counts_prompts_with_tokenize_and_stored_counts_stay_approximate(
+    worker: FakeOpenAI,
+) -> None:
     settings = {
         "LLM_BACKEND": "vllm",
         "LLM_BASE_URL": worker.base_url,
@@ -100,15 +102,15 @@ def test_the_vllm_backend_installs_the_tokenize_counter(worker: FakeOpenAI) -> N
         with override_settings(**settings):
             # given
             reset_chat_backend()
-            assert token_counter_name() == "approximate"
 
             # when
             chat_backend()
+            counter = chat_token_counter()
 
             # then
-            assert token_counter_name().startswith("vLLM /tokenize")
-            assert count_tokens(TEXT) == 2
+            assert counter.name.startswith("vLLM /tokenize")
+            assert counter.count(TEXT) == 2
             assert tokenize_requests(worker)[0]["body"]["model"] == "m"
+            assert count_tokens(TEXT) == approximate_token_count(TEXT)
     finally:
         reset_chat_backend()
-    assert token_counter_name() == "approximate"
