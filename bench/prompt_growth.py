@@ -41,7 +41,8 @@ from tqdm import tqdm  # noqa: E402
 
 from billing.models import Surface  # noqa: E402
 from inference.backends import chat_backend, chat_token_counter, reset_chat_backend  # noqa: E402
-from inference.services import ChatRequest, ChatRun, chat_prepare  # noqa: E402
+from inference.chat.prepare import ChatRequest, chat_prepare  # noqa: E402
+from inference.chat.run import ChatRun  # noqa: E402
 from memory.benchmark import load_samples  # noqa: E402
 from tenants.services import vendor_create  # noqa: E402
 from tests.fakes.openai_server import fake_openai_server  # noqa: E402

@@ -34,8 +34,9 @@ from billing.models import Surface
 from inference import key_watch
 from inference.api.serializers import WidgetMessageSerializer
 from inference.backends import ChatError, chat_backend, chat_token_counter
+from inference.chat.prepare import ChatRequest, chat_prepare
+from inference.chat.run import ChatRun, ReplyAbandoned, chat_settled
 from inference.frames import done_frame, error_frame, start_frame, token_frame
-from inference.services import ChatRequest, ChatRun, ReplyAbandoned, chat_prepare, chat_settled
 from infyn.lib.api.errors import first_validation_message
 from infyn.lib.api.exceptions import database_error_as_api_error
 from infyn.lib.api.json_limits import JsonLimitError, json_loads_limited

@@ -6,7 +6,8 @@ assistant's message is stored; usage and the memories used), ``error``.
 
 from typing import Any
 
-from inference.services import ChatOutcome, PreparedChat
+from inference.chat.prepare import PreparedChat
+from inference.chat.run import ChatOutcome
 from infyn.lib.api.error_shape import error_body
 
 

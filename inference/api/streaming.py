@@ -10,8 +10,8 @@ from django.conf import settings
 from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
 
 from inference.backends import ChatError
+from inference.chat.run import ChatOutcome, ChatRun, chat_settled
 from inference.frames import done_frame, error_frame, start_frame, token_frame
-from inference.services import ChatOutcome, ChatRun, chat_settled
 from infyn.lib.api.error_shape import error_body
 
 THREAD_HEADER = "X-Infyn-Thread"

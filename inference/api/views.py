@@ -33,7 +33,8 @@ from inference.api.serializers import (
 )
 from inference.api.streaming import THREAD_HEADER
 from inference.backends import ChatError, chat_backend, chat_token_counter
-from inference.services import ChatRequest, ChatRun, PreparedChat, chat_prepare
+from inference.chat.prepare import ChatRequest, PreparedChat, chat_prepare
+from inference.chat.run import ChatRun
 from infyn.lib.api.error_shape import error_body
 from infyn.lib.api.fields import EXTERNAL_ID_PATTERN, ExternalIdField
 from infyn.lib.api.schema import sse_event_schema

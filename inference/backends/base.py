@@ -47,12 +47,17 @@ class BackendStreamError(BackendError):
     """The stream broke after it had started."""
 
 
+# Sampling when a request names none: the defaults of every chat surface.
+DEFAULT_TEMPERATURE = 0.7
+DEFAULT_TOP_P = 1.0
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     messages: list[dict[str, str]]
     max_tokens: int
-    temperature: float = 0.7
-    top_p: float = 1.0
+    temperature: float = DEFAULT_TEMPERATURE
+    top_p: float = DEFAULT_TOP_P
     stop: tuple[str, ...] = ()
     seed: int | None = None
 
