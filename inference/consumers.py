@@ -32,7 +32,7 @@ from django.conf import settings
 
 from billing.models import Surface
 from inference import key_watch
-from inference.api.serializers import WidgetMessageSerializer
+from inference.api.serializers import ChatInput, WidgetMessageSerializer
 from inference.backends import ChatError, chat_backend, chat_token_counter
 from inference.chat.prepare import ChatRequest, chat_prepare
 from inference.chat.run import ChatRun, ReplyAbandoned, chat_settled
@@ -152,12 +152,11 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 error_frame("busy", "A reply is still being generated; cancel it or wait.")
             )
             return
-        data = message.validated_data
-        self.generation = asyncio.create_task(
-            self._generate(data["content"], data.get("thread_id"))
-        )
+        assert self.grant is not None  # receive() takes no frames before the grant
+        chat = message.chat_input(user_id=self.grant.end_user_external_id)
+        self.generation = asyncio.create_task(self._generate(chat))
 
-    async def _generate(self, content: str, thread_id: str | None) -> None:
+    async def _generate(self, chat: ChatInput) -> None:
         assert self.grant is not None
         started = time.perf_counter()
         # The first use in a process loads the model's tokenizer: not on the event loop.
@@ -165,12 +164,13 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         request = ChatRequest(
             vendor=self.grant.vendor,
             api_key_id=self.grant.api_key_id,
-            end_user_external_id=self.grant.end_user_external_id,
+            end_user_external_id=chat.user_id,
             # A token bound to a thread keeps the widget in it.
-            thread_external_id=self.grant.thread_external_id or thread_id or self.thread_id,
-            content=content,
+            thread_external_id=self.grant.thread_external_id or chat.thread_id or self.thread_id,
+            content=chat.content,
             surface=Surface.WEBSOCKET,
-            max_tokens=settings.LLM_DEFAULT_MAX_TOKENS,
+            max_tokens=chat.max_tokens,
+            temperature=chat.temperature,
         )
         run: ChatRun | None = None
         try:

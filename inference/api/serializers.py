@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -5,6 +6,7 @@ from django.core.validators import MaxValueValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from inference.backends.base import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from infyn.lib.api.fields import (
     EXTERNAL_ID_PATTERN,
     NO_NUL_PATTERN,
@@ -14,6 +16,28 @@ from infyn.lib.api.fields import (
     StrictFloatField,
     StrictIntegerField,
 )
+
+
+@dataclass(frozen=True)
+class ChatInput:
+    """What a chat surface was asked for, validated: the new message and how to answer it."""
+
+    user_id: str
+    content: str
+    max_tokens: int
+    thread_id: str | None = None
+    system_prompt: str | None = None
+    stream: bool = False
+    include_usage: bool = False
+    temperature: float = DEFAULT_TEMPERATURE
+    top_p: float = DEFAULT_TOP_P
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+def _max_tokens(data: dict[str, Any]) -> int:
+    requested = data.get("max_completion_tokens") or data.get("max_tokens")
+    return int(requested or settings.LLM_DEFAULT_MAX_TOKENS)
 
 
 def _max_tokens_field() -> serializers.IntegerField:
@@ -196,6 +220,29 @@ class ChatCompletionRequestSerializer(serializers.Serializer[Any]):
             ExternalIdField().run_validation(value["thread_id"])
         return value
 
+    def chat_input(self, *, thread_id: str | None) -> ChatInput:
+        """The validated request; ``thread_id`` (the X-Infyn-Thread header) wins over
+        ``metadata.thread_id``."""
+        data = self.validated_data
+        # The client's system messages stand in for the default system prompt; earlier
+        # turns it sends are already in memory (infyn stored them when they happened).
+        system = "\n\n".join(
+            m["content"] for m in data["messages"] if m["role"] in {"system", "developer"}
+        )
+        return ChatInput(
+            user_id=data["user"],
+            content=data["messages"][-1]["content"],
+            max_tokens=_max_tokens(data),
+            thread_id=(thread_id or data.get("metadata", {}).get("thread_id")) or None,
+            system_prompt=system.strip() or None,
+            stream=data["stream"],
+            include_usage=bool(data.get("stream_options", {}).get("include_usage")),
+            temperature=data.get("temperature", DEFAULT_TEMPERATURE),
+            top_p=data.get("top_p", DEFAULT_TOP_P),
+            stop=data.get("stop") or (),
+            seed=data.get("seed"),
+        )
+
 
 class ChatRequestSerializer(serializers.Serializer[Any]):
     user_id = ExternalIdField()
@@ -205,12 +252,33 @@ class ChatRequestSerializer(serializers.Serializer[Any]):
     max_tokens = _max_tokens_field()
     temperature = _temperature_field()
 
+    def chat_input(self) -> ChatInput:
+        data = self.validated_data
+        return ChatInput(
+            user_id=data["user_id"],
+            content=data["message"],
+            max_tokens=_max_tokens(data),
+            thread_id=data.get("thread_id") or None,
+            stream=data["stream"],
+            temperature=data.get("temperature", DEFAULT_TEMPERATURE),
+        )
+
 
 class WidgetMessageSerializer(serializers.Serializer[Any]):
     """A ``message`` frame of the widget's websocket."""
 
     content = NewMessageField()
     thread_id = ExternalIdField(required=False, allow_null=True)
+
+    def chat_input(self, *, user_id: str) -> ChatInput:
+        """The validated frame, for ``user_id`` (the widget token's end user)."""
+        data = self.validated_data
+        return ChatInput(
+            user_id=user_id,
+            content=data["content"],
+            max_tokens=_max_tokens(data),
+            thread_id=data.get("thread_id") or None,
+        )
 
 
 class MemoryItemSerializer(serializers.Serializer[Any]):

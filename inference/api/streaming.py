@@ -6,20 +6,15 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
 
+from inference.api.serializers import ChatInput
 from inference.backends import ChatError
 from inference.chat.run import ChatOutcome, ChatRun, chat_settled
 from inference.frames import done_frame, error_frame, start_frame, token_frame
 from infyn.lib.api.error_shape import error_body
 
 THREAD_HEADER = "X-Infyn-Thread"
-
-
-def max_tokens(data: dict[str, Any]) -> int:
-    requested = data.get("max_completion_tokens") or data.get("max_tokens")
-    return int(requested or settings.LLM_DEFAULT_MAX_TOKENS)
 
 
 def _sse(payload: dict[str, Any] | str) -> bytes:
@@ -69,14 +64,14 @@ async def _collect(run: ChatRun) -> tuple[str, ChatOutcome] | JsonResponse:
         return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
 
 
-async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
+async def chat_completion(run: ChatRun, chat: ChatInput) -> HttpResponseBase:
     """OpenAI's response: one ``chat.completion`` object, or SSE ``chat.completion.chunk``s."""
     header = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),
         "model": run.backend.model,
     }
-    if not options["stream"]:
+    if not chat.stream:
         collected = await _collect(run)
         if isinstance(collected, JsonResponse):
             return collected
@@ -117,7 +112,7 @@ async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponse
         final = chunk({}, outcome.finish_reason)
         final["infyn"] = _infyn(run, outcome)
         yield _sse(final)
-        if options.get("include_usage"):
+        if chat.include_usage:
             yield _sse(
                 {
                     **header,
@@ -131,9 +126,9 @@ async def chat_completion(run: ChatRun, options: dict[str, Any]) -> HttpResponse
     return _event_stream(events(), run)
 
 
-async def chat(run: ChatRun, options: dict[str, Any]) -> HttpResponseBase:
+async def chat(run: ChatRun, chat: ChatInput) -> HttpResponseBase:
     """infyn's own shape: a JSON reply, or SSE events carrying the websocket's frames."""
-    if not options["stream"]:
+    if not chat.stream:
         collected = await _collect(run)
         if isinstance(collected, JsonResponse):
             return collected

@@ -1,20 +1,19 @@
-"""Chat endpoints. Each has two halves:
+"""Chat endpoints. Each request has two halves:
 
-* a DRF view (sync, in a worker thread) that authenticates, checks scope and rate limit,
-  validates, stores the user's message and builds the context, the same way as every other
-  endpoint, errors included;
-* an async half on the event loop that streams the generation, so a slow model holds no
-  thread and a client that goes away cancels the upstream request at once.
+* DRF's checks, in a worker thread: authentication, scope, rate limit and validation, the
+  same way as every other endpoint, errors included; then storing the user's message and
+  building the context;
+* the generation, on the event loop, so a slow model holds no thread and a client that goes
+  away cancels the upstream request at once.
 """
 
 import time
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -26,6 +25,7 @@ from inference.api import streaming
 from inference.api.serializers import (
     ChatCompletionRequestSerializer,
     ChatCompletionSerializer,
+    ChatInput,
     ChatRequestSerializer,
     ChatResponseSerializer,
     WidgetTokenCreateSerializer,
@@ -45,15 +45,6 @@ from tenants.widget_tokens import widget_token_mint
 WEBSOCKET_PATH = "/ws/chat/"
 
 
-class PreparedChatResponse(HttpResponse):
-    """Hands a prepared chat from a view's DRF half to its async half (never sent as is)."""
-
-    def __init__(self, prepared: PreparedChat, options: dict[str, Any]) -> None:
-        super().__init__(status=status.HTTP_202_ACCEPTED)
-        self.prepared = prepared
-        self.options = options
-
-
 def _principal(request: Request) -> ApiKeyPrincipal:
     principal = request.user
     assert isinstance(principal, ApiKeyPrincipal)  # HasApiKeyScope let it through
@@ -71,19 +62,102 @@ def _thread_header(request: Request) -> str | None:
         raise serializers.ValidationError({THREAD_HEADER: exc.detail}) from None
 
 
-def _prepare(request: Request, chat_request: ChatRequest) -> PreparedChat:
-    """Store the message and build the context, timed from the request's arrival."""
-    started = getattr(request._request, "infyn_started", None)
-    return chat_prepare(
-        request=chat_request,
-        model=chat_backend().model,
-        counter=chat_token_counter(),
-        started=started if isinstance(started, float) else None,
-    )
+@dataclass(frozen=True)
+class _ChatStart:
+    """What a chat's POST handler hands its streaming half: the prepared chat, as asked."""
+
+    prepared: PreparedChat
+    chat: ChatInput
 
 
-class ChatCompletionsApi(APIView):
+# A chat endpoint: DRF's dispatch, with the generation after it on the event loop.
+# ``dispatch`` is a coroutine (so Django awaits it instead of giving it a thread). It runs
+# DRF's own steps in a worker thread, as ``APIView.dispatch`` would: any error there is a
+# response in the API's shape. A POST handler stores the message and builds the prompt, and
+# answers with what to stream; ``reply`` renders the run. (No docstring: drf-spectacular
+# would publish it as the endpoints' description.)
+class StreamingChatApi(APIView):
     write_scope = Scope.CHAT
+    surface: Surface
+    view_is_async = True
+    started: float  # time.perf_counter() when the request arrived
+
+    # A coroutine where the stubs expect a response: Django awaits it, as view_is_async says.
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        self.started = time.perf_counter()
+        checked = await sync_to_async(self._drf_dispatch)(request, *args, **kwargs)
+        if not isinstance(checked, _ChatStart):
+            return checked  # an error in the API's shape, or another method's answer
+        run = ChatRun(prepared=checked.prepared, backend=chat_backend())
+        try:
+            await run.start()
+        except ChatError as exc:
+            # The user's message is stored; only the reply is missing.
+            return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
+        return await self.reply(run, checked.chat)
+
+    def _drf_dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase | _ChatStart:
+        self.args, self.kwargs = args, kwargs
+        drf_request = self.initialize_request(request, *args, **kwargs)
+        self.request = drf_request
+        self.headers = self.default_response_headers
+        try:
+            try:
+                self.initial(drf_request, *args, **kwargs)
+                method = drf_request.method.lower() if drf_request.method else ""
+                handler = (
+                    getattr(self, method, self.http_method_not_allowed)
+                    if method in self.http_method_names
+                    else self.http_method_not_allowed
+                )
+                response = handler(drf_request, *args, **kwargs)
+            except Exception as exc:
+                response = self.handle_exception(exc)
+            if isinstance(response, _ChatStart):
+                return response
+            self.response = self.finalize_response(drf_request, response, *args, **kwargs)
+            return self.response
+        finally:
+            # Whatever connection this thread still holds goes back now (chat_prepare gives
+            # its own back before it waits): Django would return it only when the response
+            # ends, and a streamed reply can take minutes.
+            close_old_connections()
+
+    def start(self, request: Request, chat: ChatInput) -> _ChatStart:
+        """Store the message and build the context, timed from the request's arrival."""
+        principal = _principal(request)
+        chat_request = ChatRequest(
+            vendor=principal.vendor,
+            api_key_id=principal.api_key.pk,
+            end_user_external_id=chat.user_id,
+            thread_external_id=chat.thread_id,
+            content=chat.content,
+            surface=self.surface,
+            system_prompt=chat.system_prompt,
+            max_tokens=chat.max_tokens,
+            temperature=chat.temperature,
+            top_p=chat.top_p,
+            stop=chat.stop,
+            seed=chat.seed,
+        )
+        prepared = chat_prepare(
+            request=chat_request,
+            model=chat_backend().model,
+            counter=chat_token_counter(),
+            started=self.started,
+        )
+        return _ChatStart(prepared, chat)
+
+    async def reply(self, run: ChatRun, chat: ChatInput) -> HttpResponseBase:
+        raise NotImplementedError
+
+
+class ChatCompletionsApi(StreamingChatApi):
+    surface = Surface.CHAT_COMPLETIONS
 
     @extend_schema(
         request=ChatCompletionRequestSerializer,
@@ -117,40 +191,17 @@ class ChatCompletionsApi(APIView):
             "messages, which replace the default system prompt. Name the end user in `user`."
         ),
     )
-    def post(self, request: Request) -> HttpResponseBase:
+    def post(self, request: Request) -> _ChatStart:
         serializer = ChatCompletionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        principal = _principal(request)
-        # The client's system messages stand in for the default system prompt; earlier
-        # turns it sends are already in memory (infyn stored them when they happened).
-        system = "\n\n".join(
-            m["content"] for m in data["messages"] if m["role"] in {"system", "developer"}
-        )
-        thread = _thread_header(request) or data.get("metadata", {}).get("thread_id")
-        chat_request = ChatRequest(
-            vendor=principal.vendor,
-            api_key_id=principal.api_key.pk,
-            end_user_external_id=data["user"],
-            thread_external_id=thread or None,
-            content=data["messages"][-1]["content"],
-            surface=Surface.CHAT_COMPLETIONS,
-            system_prompt=system.strip() or None,
-            max_tokens=streaming.max_tokens(data),
-            temperature=data.get("temperature", 0.7),
-            top_p=data.get("top_p", 1.0),
-            stop=data.get("stop") or (),
-            seed=data.get("seed"),
-        )
-        prepared = _prepare(request, chat_request)
-        include_usage = bool(data.get("stream_options", {}).get("include_usage"))
-        return PreparedChatResponse(
-            prepared, {"stream": data["stream"], "include_usage": include_usage}
-        )
+        return self.start(request, serializer.chat_input(thread_id=_thread_header(request)))
+
+    async def reply(self, run: ChatRun, chat: ChatInput) -> HttpResponseBase:
+        return await streaming.chat_completion(run, chat)
 
 
-class ChatApi(APIView):
-    write_scope = Scope.CHAT
+class ChatApi(StreamingChatApi):
+    surface = Surface.CHAT
 
     @extend_schema(
         request=ChatRequestSerializer,
@@ -166,22 +217,13 @@ class ChatApi(APIView):
         },
         summary="Chat with memory (infyn's own shape; `stream` gives SSE frames)",
     )
-    def post(self, request: Request) -> HttpResponseBase:
+    def post(self, request: Request) -> _ChatStart:
         serializer = ChatRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        principal = _principal(request)
-        chat_request = ChatRequest(
-            vendor=principal.vendor,
-            api_key_id=principal.api_key.pk,
-            end_user_external_id=data["user_id"],
-            thread_external_id=data.get("thread_id") or None,
-            content=data["message"],
-            surface=Surface.CHAT,
-            max_tokens=streaming.max_tokens(data),
-            temperature=data.get("temperature", 0.7),
-        )
-        return PreparedChatResponse(_prepare(request, chat_request), {"stream": data["stream"]})
+        return self.start(request, serializer.chat_input())
+
+    async def reply(self, run: ChatRun, chat: ChatInput) -> HttpResponseBase:
+        return await streaming.chat(run, chat)
 
 
 class WidgetTokenCreateApi(APIView):
@@ -204,41 +246,3 @@ class WidgetTokenCreateApi(APIView):
         )
         body = {"token": token, "expires_at": expires_at, "websocket_url": WEBSOCKET_PATH}
         return Response(WidgetTokenSerializer(body).data, status=status.HTTP_201_CREATED)
-
-
-Render = Callable[[ChatRun, dict[str, Any]], Awaitable[HttpResponseBase]]
-
-
-def _streaming_chat_view(api_view: type[APIView], render: Render) -> Any:
-    drf_view = api_view.as_view()
-
-    def prepare(request: HttpRequest) -> HttpResponseBase:
-        try:
-            return drf_view(request)
-        finally:
-            # Whatever connection the DRF half still holds goes back now (chat_prepare gives
-            # its own back before it waits): Django would return it only when the response
-            # ends, and a streamed reply can take minutes.
-            close_old_connections()
-
-    async def view(request: HttpRequest) -> HttpResponseBase:
-        request.infyn_started = time.perf_counter()  # type: ignore[attr-defined]
-        response = await sync_to_async(prepare)(request)
-        if not isinstance(response, PreparedChatResponse):
-            return response  # an error in the API's shape, from the DRF half
-        run = ChatRun(prepared=response.prepared, backend=chat_backend())
-        try:
-            await run.start()
-        except ChatError as exc:
-            # The user's message is stored; only the reply is missing.
-            return JsonResponse(error_body(exc.code, exc.message), status=exc.status_code)
-        return await render(run, response.options)
-
-    # drf-spectacular documents the view through its DRF half.
-    view.cls = api_view  # type: ignore[attr-defined]
-    view.initkwargs = {}  # type: ignore[attr-defined]
-    return csrf_exempt(view)
-
-
-chat_completions_view = _streaming_chat_view(ChatCompletionsApi, streaming.chat_completion)
-chat_view = _streaming_chat_view(ChatApi, streaming.chat)
