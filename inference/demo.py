@@ -14,8 +14,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from inference.routing import WEBSOCKET_PATH
 from infyn.lib.api.error_shape import error_body
-from tenants.management.commands.ensure_demo_vendor import DEMO_SLUG
+from tenants.demo import DEMO_SLUG
 from tenants.models import Scope
 from tenants.selectors import vendor_get_by_slug
 from tenants.widget_tokens import widget_token_mint
@@ -23,8 +24,6 @@ from tenants.widget_tokens import widget_token_mint
 DEMO_USER_COOKIE = "infyn_demo_user"
 DEMO_USER_COOKIE_SALT = "infyn.demo-user.v1"
 _COOKIE_MAX_AGE = 365 * 24 * 3600
-# The websocket route, resolved by the widget against the origin it was loaded from.
-WEBSOCKET_PATH = "/ws/chat/"
 
 
 def _demo_user_id(request: HttpRequest) -> str | None:

@@ -2,10 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from tenants.demo import DEMO_SLUG
 from tenants.selectors import vendor_get_by_slug
 from tenants.services import vendor_create
-
-DEMO_SLUG = "demo"
 
 
 class Command(BaseCommand):
