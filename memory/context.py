@@ -168,12 +168,9 @@ def context_build(
     )
     included["recent"] = [m.pk for m in recent_kept]
 
-    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
-    memory_text = _memory_block(MEMORY_HEADER, sections)
-    if memory_text:
-        messages.append({"role": "system", "content": memory_text})
-    messages += [{"role": m.role, "content": m.content} for m in recent_kept]
-    messages.append({"role": Role.USER, "content": new_message})
+    messages = _prompt(
+        system_prompt, _memory_block(MEMORY_HEADER, sections), recent_kept, new_message
+    )
     used = {(item.type, item.id) for item in memories if item.id in included[_TIER_OF[item.type]]}
     return ContextResult(
         messages=messages,
@@ -185,6 +182,19 @@ def context_build(
         token_counter=counter.name,
         memories=[m for m in memories if (m.type, m.id) in used],
     )
+
+
+def _prompt(
+    system_prompt: str, memory_text: str, turns: list[Message], new_message: str
+) -> list[dict[str, str]]:
+    """The prompt's layout: the stable system prompt alone first (the server's prefix cache
+    hits on it), the memories, the earlier turns, the new message."""
+    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
+    if memory_text:
+        messages.append({"role": "system", "content": memory_text})
+    messages += [{"role": m.role, "content": m.content} for m in turns]
+    messages.append({"role": Role.USER, "content": new_message})
+    return messages
 
 
 def _fit_new_message(new_message: str, room: int, count: TokenCounter) -> tuple[str, int]:
@@ -276,11 +286,8 @@ def _whole_history_context(
         .values_list("id", "text")
     )
     lines = [f"- {text}" for _id, text in stated]
-    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
-    if lines:
-        messages.append({"role": "system", "content": "\n".join([MEMORY_HEADER, *lines])})
-    messages += [{"role": m.role, "content": m.content} for m in history]
-    messages.append({"role": Role.USER, "content": new_message})
+    memory_text = "\n".join([MEMORY_HEADER, *lines]) if lines else ""
+    messages = _prompt(system_prompt, memory_text, history, new_message)
     token_count = sum(_cost(m["content"], counter.count) for m in messages)
     if token_count > budget:
         return None
