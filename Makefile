@@ -36,6 +36,7 @@ test: install lint typecheck migrations-check pytest
 lint:
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy
@@ -54,4 +55,4 @@ beat: install
 	$(BIN)/celery -A infyn beat -l info
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

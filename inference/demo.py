@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from inference.routing import WEBSOCKET_PATH
+from inference.frames import WEBSOCKET_PATH
 from infyn.lib.api.error_shape import error_body
 from tenants.demo import DEMO_SLUG
 from tenants.models import Scope

@@ -10,6 +10,10 @@ from inference.chat.prepare import PreparedChat
 from inference.chat.run import ChatOutcome
 from infyn.lib.api.error_shape import error_body
 
+# Where the websocket speaks these frames, as clients are told it (resolved against the
+# page's origin); inference.routing mounts the consumer there.
+WEBSOCKET_PATH = "/ws/chat/"
+
 
 def start_frame(prepared: PreparedChat) -> dict[str, Any]:
     return {

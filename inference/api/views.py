@@ -35,7 +35,7 @@ from inference.api.streaming import THREAD_HEADER
 from inference.backends import ChatError, chat_backend, chat_token_counter
 from inference.chat.prepare import ChatRequest, PreparedChat, chat_prepare
 from inference.chat.run import ChatRun
-from inference.routing import WEBSOCKET_PATH
+from inference.frames import WEBSOCKET_PATH
 from infyn.lib.api.error_shape import error_body
 from infyn.lib.api.fields import EXTERNAL_ID_PATTERN, ExternalIdField
 from infyn.lib.api.schema import sse_event_schema

@@ -11,19 +11,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from infyn.lib.errors import DomainError
 from memory.tokens import TokenCounter
 
 
-class ChatError(Exception):
+class ChatError(DomainError):
     """A chat could not complete; ``code``, ``message`` (safe to show to API clients) and
     ``status_code`` are what every surface answers with: an error response, event or frame."""
 
     status_code = 503
     code = "unavailable"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class BackendError(ChatError):
