@@ -125,12 +125,13 @@ def _dispatch_marked(job_ids: list[int]) -> None:
     outbox_dispatch(job_ids=job_ids, marked=True)
 
 
-def outbox_dispatch(*, job_ids: Sequence[int], marked: bool = False) -> None:
-    """Hand jobs to the runner in batches. A broker outage is logged, not raised: the data is
-    committed already. Jobs the broker did not take are marked as never enqueued, and the
-    sweeper sends them as soon as it runs again. ``marked``: their ``enqueued_at`` is set."""
+def outbox_dispatch(*, job_ids: Sequence[int], marked: bool = False) -> int:
+    """Hand jobs to the runner in batches, and return how many it took. A broker outage is
+    logged, not raised: the data is committed already. Jobs the broker did not take are
+    marked as never enqueued, and the sweeper sends them as soon as it runs again.
+    ``marked``: their ``enqueued_at`` is set."""
     if not job_ids:
-        return
+        return 0
     if not marked:
         OutboxJob.objects.filter(pk__in=job_ids).update(enqueued_at=timezone.now())
     runner = runner_installed()
@@ -144,10 +145,11 @@ def outbox_dispatch(*, job_ids: Sequence[int], marked: bool = False) -> None:
         logger.warning(
             "memory: the broker did not take %d outbox jobs; they wait for the sweeper", len(unsent)
         )
+    return len(job_ids) - len(unsent)
 
 
 def outbox_sweep(*, older_than_seconds: int, broker_lost_queues: bool = False) -> int:
-    """Send the pending jobs that are due again, and return how many were sent.
+    """Send the pending jobs that are due again, and return how many the runner took.
 
     Due: jobs the broker never took (a publish that failed: at once), and jobs sent longer
     ago than ``older_than_seconds``, doubled per failed attempt (a worker that died, or a job
@@ -178,7 +180,6 @@ def outbox_sweep(*, older_than_seconds: int, broker_lost_queues: bool = False) -
             or enqueued_at is None
             or enqueued_at <= now - timedelta(seconds=older_than_seconds * 2**attempts)
         ]
-        outbox_dispatch(job_ids=due)
-        sent += len(due)
+        sent += outbox_dispatch(job_ids=due)
         after = (rows[-1][1], rows[-1][0])
     return sent

@@ -1,6 +1,6 @@
 """The Celery broker, as the outbox sees it: reachable or not, and whether it lost its queues.
 
-The outbox (memory.services) is the durable record of every background job; the broker only
+The outbox (memory.outbox) is the durable record of every background job; the broker only
 carries them to the workers. Two things can separate the two: a publish that fails while the
 broker is down (the job is then marked as never enqueued, and the sweeper sends it again),
 and a broker that comes back empty (Redis restarted without persistence, or flushed), which
@@ -19,8 +19,8 @@ broker_outage = OutageWindow("broker", retry_after=5.0)
 
 # What a publish raises when the broker cannot be reached: kombu turns its transports'
 # connection errors (redis-py's, sockets') into OperationalError; OSError covers a socket
-# error raised before kombu wraps it. Anything else (a message that does not serialise, or,
-# where Celery runs tasks eagerly, the task's own error) is not an outage.
+# error raised before kombu wraps it. Anything else (a message that does not serialise) is
+# not an outage.
 BROKER_CONNECTION_ERRORS: tuple[type[Exception], ...] = (OperationalError, OSError)
 
 EPOCH_KEY = "infyn:broker-epoch"

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from celery import Task
+from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 
 from infyn.lib.broker import BROKER_CONNECTION_ERRORS, broker_outage
@@ -42,6 +43,9 @@ class CeleryRunner:
             self._task.delay(job_ids)
         except BROKER_CONNECTION_ERRORS as exc:
             broker_outage.begin(exc)
+            return False
+        except Exception:  # a message that cannot be sent (it does not encode): not an outage
+            logger.exception("memory: publishing outbox jobs %s failed", job_ids[:5])
             return False
         return True
 
@@ -112,7 +116,7 @@ def runner_for(mode: str) -> JobRunner:
         return ThreadRunner(outbox_jobs_run)
     if mode == "inline":
         return InlineRunner(outbox_jobs_run)
-    raise ValueError(f"Unknown background jobs mode {mode!r}: celery, thread or inline.")
+    raise ImproperlyConfigured(f"Unknown background jobs mode {mode!r}: celery, thread or inline.")
 
 
 def runner_use(mode: str) -> None:
