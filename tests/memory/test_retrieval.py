@@ -1,7 +1,10 @@
 from collections.abc import Callable
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
 
+from memory.apps import check_ranking_defaults
 from memory.ranking import RankingWeights, RankingWeightsError
 from memory.retrieval import memories_search
 from tenants.models import EndUser, Thread
@@ -161,3 +164,14 @@ def test_overrides_saved_before_a_stricter_rule_fall_back_to_the_defaults(
     assert weights_for_vendor(end_user.vendor_id) == default_weights()
     assert "bicycle" in results[0].text
     assert "candidates must be a whole number" in caplog.text
+
+
+@pytest.mark.parametrize("weights", [{"nope": 1.0}, {"half_life_days": 0}, {"lexical": "high"}])
+def test_platform_weights_that_cannot_be_used_stop_the_app_from_starting(
+    weights: dict[str, object],
+) -> None:
+    with (
+        override_settings(MEMORY_RANKING=weights),
+        pytest.raises(ImproperlyConfigured, match="INFYN_RANKING_WEIGHTS"),
+    ):
+        check_ranking_defaults()
