@@ -52,8 +52,9 @@ import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from bench.ws_concurrency import ProcessWatch, git_describe, log, postmaster_process  # noqa: E402
-from bench.ws_concurrency import summary as stats  # noqa: E402
+from bench.process_watch import ProcessWatch, postmaster_process  # noqa: E402
+from bench.ws_concurrency import git_describe, log  # noqa: E402
+from bench.ws_report import summary as stats  # noqa: E402
 from memory.models import JobStatus, Message, OutboxJob, Role  # noqa: E402
 from tenants.models import Vendor  # noqa: E402
 from tenants.services import vendor_create  # noqa: E402
