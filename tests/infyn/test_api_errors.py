@@ -55,6 +55,19 @@ def test_a_pool_that_times_out_below_its_size_means_the_database_is_unavailable(
     "cause",
     [
         pg_errors.DeadlockDetected("deadlock detected"),
+        pg_errors.SerializationFailure("could not serialize access"),
+    ],
+)
+def test_a_transaction_lost_to_a_concurrent_one_is_a_503_to_retry(cause: BaseException) -> None:
+    busy = database_error_as_api_error(_django_error(cause))
+
+    assert busy is not None
+    assert (busy.status_code, busy.default_code) == (503, "overloaded")
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
         pg_errors.QueryCanceled("canceling statement due to statement timeout"),
         pg_errors.DiskFull("could not extend file"),
     ],

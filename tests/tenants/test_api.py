@@ -335,13 +335,18 @@ def test_the_rate_limit_counts_in_redis_when_the_cache_is_redis(
     assert len(counters) == 1
 
 
-@pytest.mark.parametrize("rate", ["600", "ten/min", "600/fortnight", "0/min", "-5/min", "600/"])
+@pytest.mark.parametrize(
+    "rate",
+    ["600", "ten/min", "600/fortnight", "600/mango", "-5/min", "1_000/min", " 600/min", "600/"],
+)
 def test_a_rate_limit_drf_cannot_read_stops_the_app_from_starting(rate: str) -> None:
     with pytest.raises(ImproperlyConfigured, match="INFYN_API_RATE_LIMIT"):
         check_rate_limit(rate)
 
 
-@pytest.mark.parametrize(("rate", "parsed"), [("600/min", (600, 60)), ("5/s", (5, 1))])
+@pytest.mark.parametrize(
+    ("rate", "parsed"), [("600/min", (600, 60)), ("5/s", (5, 1)), ("2/hour", (2, 3600))]
+)
 def test_the_rate_limit_is_read_with_drfs_syntax(rate: str, parsed: tuple[int, int]) -> None:
     check_rate_limit(rate)  # accepted
     with override_settings(API_RATE_LIMIT=rate):

@@ -37,9 +37,10 @@ def database_error_as_api_error(exc: BaseException) -> exceptions.APIException |
     A pool that runs dry and a database that went away (restarted, unreachable) are
     conditions to retry after, not server bugs: no 500, and nothing already stored is lost.
     A pool that timed out with every connection it may open in use is overloaded; one that
-    timed out below that could not open more, so the database is the problem. Any other
-    operational error (a deadlock, a statement timeout, a full disk) is a fault to look
-    into: None, so that it is a 500 with its traceback logged.
+    timed out below that could not open more, so the database is the problem. A transaction
+    PostgreSQL rolled back because of a concurrent one (a deadlock, a serialization failure)
+    succeeds when retried: busy. Any other operational error (a statement timeout, a full
+    disk) is a fault to look into: None, so that it is a 500 with its traceback logged.
     """
     if not isinstance(exc, OperationalError | InterfaceError):
         return None
@@ -48,6 +49,8 @@ def database_error_as_api_error(exc: BaseException) -> exceptions.APIException |
         return Overloaded() if _pool_is_full() else DatabaseUnavailable()
     if isinstance(exc, InterfaceError) or _is_connection_failure(cause):
         return DatabaseUnavailable()
+    if _lost_to_a_concurrent_transaction(cause):
+        return Overloaded()
     return None
 
 
@@ -64,6 +67,11 @@ def _is_connection_failure(cause: BaseException | None) -> bool:
     # No SQLSTATE: the server never answered (refused, reset, closed mid-query).
     # Class 08: connection exceptions.
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_GOING_AWAY
+
+
+def _lost_to_a_concurrent_transaction(cause: BaseException | None) -> bool:
+    """SQLSTATE class 40, transaction rollback: a deadlock or a serialization failure."""
+    return isinstance(cause, PsycopgError) and (cause.sqlstate or "").startswith("40")
 
 
 def _pool_is_full() -> bool:
