@@ -22,7 +22,6 @@ from memory.tokens import (
     APPROXIMATE_COUNTER,
     PromptTokenCounter,
     TokenCounter,
-    approximate_token_count,
 )
 from tenants.models import EndUser, Thread
 
@@ -65,9 +64,7 @@ def _cost(text: str, count: TokenCounter) -> int:
     return count(text) + MESSAGE_OVERHEAD_TOKENS
 
 
-def _truncate_middle(
-    text: str, max_tokens: int, count: TokenCounter = approximate_token_count
-) -> str:
+def _truncate_middle(text: str, max_tokens: int, count: TokenCounter) -> str:
     """Shorten text to about ``max_tokens`` keeping its start and end."""
     if count(text) <= max_tokens:
         return text
@@ -265,7 +262,7 @@ def _whole_history_context(
     baseline: int,
     exclude_message_ids: Sequence[int],
     trimmed: dict[str, int],
-    counter: PromptTokenCounter = APPROXIMATE_COUNTER,
+    counter: PromptTokenCounter,
 ) -> ContextResult | None:
     """The end user's entire history, when it fits the budget; None when it does not.
 
@@ -396,7 +393,7 @@ def baseline_tokens(
     new_message: str,
     exclude_message_ids: Sequence[int] = (),
     totals: tuple[int, int] | None = None,
-    counter: PromptTokenCounter = APPROXIMATE_COUNTER,
+    counter: PromptTokenCounter,
 ) -> int:
     """What sending the end user's whole history would cost: the figure memory saves on.
 
