@@ -20,7 +20,10 @@ class UsageStatus(models.TextChoices):
 
 class UsageRecord(models.Model):
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="usage_records")
-    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="usage_records")
+    # Kept when the end user is erased, for billing: the counts stay, the link to the person goes.
+    end_user = models.ForeignKey(
+        EndUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_records"
+    )
     thread = models.ForeignKey(
         Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_records"
     )

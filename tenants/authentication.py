@@ -62,6 +62,14 @@ def request_vendor(request: Request) -> Vendor:
     return principal.vendor
 
 
+def request_actor(request: Request) -> str:
+    """Who made an authenticated API request, as the audit trail names it: the key's prefix."""
+    principal = request.user
+    if not isinstance(principal, ApiKeyPrincipal):
+        raise exceptions.NotAuthenticated()
+    return f"api_key:{principal.api_key.prefix}"
+
+
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "tenants.authentication.ApiKeyAuthentication"
     name = "ApiKey"

@@ -151,6 +151,7 @@ class AuditEvent(models.Model):
         VENDOR_CREATED = "vendor.created", "Vendor created"
         API_KEY_CREATED = "api_key.created", "API key created"
         API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+        END_USER_ERASED = "end_user.erased", "End user erased"
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=40, choices=Action.choices)

@@ -138,3 +138,18 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
         model = Message
         fields = ["id", "role", "name", "content", "external_id", "created_at", "token_count"]
         read_only_fields = fields
+
+
+class ErasureCountsSerializer(serializers.Serializer[Any]):
+    messages = serializers.IntegerField()
+    facts = serializers.IntegerField(help_text="Current and superseded.")
+    summaries = serializers.IntegerField()
+    threads = serializers.IntegerField()
+    term_stats = serializers.IntegerField(help_text="Word statistics of the end user's history.")
+    jobs = serializers.IntegerField(help_text="Background jobs, done or pending.")
+
+
+class ErasureReceiptSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(help_text="The receipt's id: GET /v1/erasures/{id} reads it again.")
+    erased_at = serializers.DateTimeField()
+    counts = ErasureCountsSerializer(help_text="What was deleted, per kind.")

@@ -3,6 +3,8 @@ from django.urls import path
 from memory.api import views
 
 urlpatterns = [
+    path("users/<str:external_id>", views.EndUserDetailApi.as_view(), name="end-user"),
+    path("erasures/<uuid:erasure_id>", views.ErasureDetailApi.as_view(), name="erasure"),
     path(
         "users/<str:external_id>/messages/import",
         views.MessagesImportApi.as_view(),

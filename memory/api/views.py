@@ -1,4 +1,5 @@
 from typing import Any
+from uuid import UUID
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 from infyn.lib.api.pagination import CreatedCursorPagination
 from memory import selectors, services
 from memory.api.serializers import (
+    ErasureReceiptSerializer,
     FactCreateSerializer,
     FactListQuerySerializer,
     FactSerializer,
@@ -23,11 +25,43 @@ from memory.api.serializers import (
     SearchResponseSerializer,
     SearchResultSerializer,
 )
+from memory.erasure import end_user_erase, erasure_get
 from memory.models import Fact, Message
 from memory.retrieval import memories_search
 from tenants.api.lookups import end_user_or_404
+from tenants.api.serializers import EndUserSerializer
+from tenants.authentication import request_actor, request_vendor
 from tenants.models import EndUser, Scope, Thread
 from tenants.selectors import thread_get
+
+
+class EndUserDetailApi(APIView):
+    read_scope = Scope.USERS_READ
+    write_scope = Scope.USERS_WRITE
+
+    @extend_schema(responses=EndUserSerializer, summary="One end user")
+    def get(self, request: Request, external_id: str) -> Response:
+        return Response(EndUserSerializer(end_user_or_404(request, external_id)).data)
+
+    @extend_schema(
+        responses={200: ErasureReceiptSerializer},
+        summary="Erase an end user and everything stored about them (returns a receipt)",
+    )
+    def delete(self, request: Request, external_id: str) -> Response:
+        end_user = end_user_or_404(request, external_id)
+        receipt = end_user_erase(end_user=end_user, actor=request_actor(request))
+        return Response(ErasureReceiptSerializer(receipt).data)
+
+
+class ErasureDetailApi(APIView):
+    read_scope = Scope.USERS_READ
+
+    @extend_schema(responses=ErasureReceiptSerializer, summary="An erasure's receipt")
+    def get(self, request: Request, erasure_id: UUID) -> Response:
+        receipt = erasure_get(vendor=request_vendor(request), erasure_id=erasure_id)
+        if receipt is None:
+            raise Http404
+        return Response(ErasureReceiptSerializer(receipt).data)
 
 
 class MessagesImportApi(APIView):

@@ -51,14 +51,6 @@ class EndUserListCreateApi(ListAPIView[EndUser]):
         )
 
 
-class EndUserDetailApi(APIView):
-    read_scope = Scope.USERS_READ
-
-    @extend_schema(responses=EndUserSerializer, summary="One end user")
-    def get(self, request: Request, external_id: str) -> Response:
-        return Response(EndUserSerializer(end_user_or_404(request, external_id)).data)
-
-
 class ThreadListApi(ListAPIView[Thread]):
     read_scope = Scope.USERS_READ
     serializer_class = ThreadSerializer
