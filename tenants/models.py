@@ -152,6 +152,8 @@ class AuditEvent(models.Model):
         API_KEY_CREATED = "api_key.created", "API key created"
         API_KEY_REVOKED = "api_key.revoked", "API key revoked"
         END_USER_ERASED = "end_user.erased", "End user erased"
+        THREAD_ERASED = "thread.erased", "Thread erased"
+        END_USER_EXPORTED = "end_user.exported", "End user exported"
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=40, choices=Action.choices)

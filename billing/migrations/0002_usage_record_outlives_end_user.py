@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0001_usage_record'),
-        ('tenants', '0003_audit_end_user_erased'),
+        ('tenants', '0002_vendor_allowed_origins'),
     ]
 
     operations = [
