@@ -233,6 +233,48 @@ def term_stats_add(*, end_user: EndUser, message_ids: Sequence[int]) -> None:
         )
 
 
+def term_stats_subtract(*, end_user: EndUser, message_ids: Sequence[int]) -> int:
+    """Take messages about to be deleted out of the end user's document frequencies: the
+    reverse of ``term_stats_add``, run while the messages still exist. A stem no message
+    holds any more loses its row; returns how many rows went."""
+    if not message_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH gone AS (
+                SELECT lexeme, count(*) AS documents
+                FROM memory_message m, unnest(tsvector_to_array(m.search_vector)) AS lexeme
+                WHERE m.id = ANY(%(ids)s) AND m.end_user_id = %(end_user)s
+                    AND length(lexeme) <= 200
+                GROUP BY lexeme
+                UNION ALL
+                SELECT %(documents)s, count(*) FROM memory_message
+                WHERE id = ANY(%(ids)s) AND end_user_id = %(end_user)s
+                UNION ALL
+                SELECT %(tokens)s, coalesce(sum(token_count), 0) FROM memory_message
+                WHERE id = ANY(%(ids)s) AND end_user_id = %(end_user)s
+            )
+            UPDATE memory_termstat t
+            SET document_count = greatest(0, t.document_count - gone.documents)
+            FROM gone
+            WHERE t.end_user_id = %(end_user)s AND t.lexeme = gone.lexeme
+            """,
+            {
+                "end_user": end_user.pk,
+                "ids": list(message_ids),
+                "documents": TermStat.DOCUMENTS_LEXEME,
+                "tokens": TermStat.TOKENS_LEXEME,
+            },
+        )
+        cursor.execute(
+            "DELETE FROM memory_termstat WHERE end_user_id = %s AND document_count = 0"
+            " AND lexeme NOT IN (%s, %s)",
+            [end_user.pk, TermStat.DOCUMENTS_LEXEME, TermStat.TOKENS_LEXEME],
+        )
+        return int(cursor.rowcount)
+
+
 def speakers_forget(*, end_user: EndUser) -> None:
     cache.delete(speakers_cache_key(end_user))
 

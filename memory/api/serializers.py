@@ -145,7 +145,7 @@ class ErasureCountsSerializer(serializers.Serializer[Any]):
     facts = serializers.IntegerField(help_text="Current and superseded.")
     summaries = serializers.IntegerField()
     threads = serializers.IntegerField()
-    term_stats = serializers.IntegerField(help_text="Word statistics of the end user's history.")
+    term_stats = serializers.IntegerField(help_text="Word-statistics rows of the history erased.")
     jobs = serializers.IntegerField(help_text="Background jobs, done or pending.")
 
 

@@ -22,6 +22,11 @@ urlpatterns = [
         name="memory",
     ),
     path(
+        "users/<str:external_id>/threads/<str:thread_id>",
+        views.ThreadDetailApi.as_view(),
+        name="thread",
+    ),
+    path(
         "users/<str:external_id>/threads/<str:thread_id>/messages",
         views.ThreadMessagesApi.as_view(),
         name="thread-messages",

@@ -25,7 +25,7 @@ from memory.api.serializers import (
     SearchResponseSerializer,
     SearchResultSerializer,
 )
-from memory.erasure import end_user_erase, erasure_get
+from memory.erasure import end_user_erase, erasure_get, thread_erase
 from memory.models import Fact, Message
 from memory.retrieval import memories_search
 from tenants.api.lookups import end_user_or_404
@@ -50,6 +50,20 @@ class EndUserDetailApi(APIView):
     def delete(self, request: Request, external_id: str) -> Response:
         end_user = end_user_or_404(request, external_id)
         receipt = end_user_erase(end_user=end_user, actor=request_actor(request))
+        return Response(ErasureReceiptSerializer(receipt).data)
+
+
+class ThreadDetailApi(APIView):
+    write_scope = Scope.USERS_WRITE
+
+    @extend_schema(
+        responses={200: ErasureReceiptSerializer},
+        summary="Erase one thread: its messages, summaries and the facts drawn only from it",
+    )
+    def delete(self, request: Request, external_id: str, thread_id: str) -> Response:
+        thread = _thread_or_404(end_user_or_404(request, external_id), thread_id)
+        assert thread is not None
+        receipt = thread_erase(thread=thread, actor=request_actor(request))
         return Response(ErasureReceiptSerializer(receipt).data)
 
 

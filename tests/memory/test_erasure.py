@@ -189,3 +189,53 @@ def test_an_extraction_in_flight_brings_nothing_back_after_the_erase(
     # then nothing of the end user is left: the job could not bring a fact back
     assert set(_rows_of(end_user.pk).values()) == {0}
     assert not EndUser.objects.filter(pk=end_user.pk).exists()
+
+
+def test_erasing_a_thread_removes_it_and_what_only_it_said(
+    api: APIClient, remembered: EndUser
+) -> None:
+    # given two threads; a fact told in t2 alone, and word statistics counting both
+    t2 = Thread.objects.get(end_user=remembered, external_id="t2")
+    t2_messages = set(Message.objects.filter(thread=t2).values_list("pk", flat=True))
+    cat = Fact.objects.get(end_user=remembered, attribute__icontains="cat")
+    assert set(cat.source_message_ids) <= t2_messages
+    documents = TermStat.objects.get(end_user=remembered, lexeme=TermStat.DOCUMENTS_LEXEME)
+    kept_messages = Message.objects.filter(end_user=remembered).exclude(thread=t2).count()
+    assert documents.document_count == kept_messages + len(t2_messages)
+    assert TermStat.objects.filter(end_user=remembered, lexeme="miso").exists()
+
+    # when the vendor erases t2
+    response = api.delete("/v1/users/alice/threads/t2")
+
+    # then t2, its messages and its fact are gone; t1 and its facts stay
+    assert response.status_code == 200, response.content
+    receipt = response.json()
+    assert receipt["counts"]["messages"] == len(t2_messages)
+    assert receipt["counts"]["facts"] >= 1
+    assert not Thread.objects.filter(pk=t2.pk).exists()
+    assert not Message.objects.filter(pk__in=t2_messages).exists()
+    assert not Fact.objects.filter(pk=cat.pk).exists()
+    assert Fact.objects.filter(end_user=remembered, attribute="dog_name").exists()
+    assert not Fact.objects.filter(source_message_ids__overlap=list(t2_messages)).exists()
+    assert not any("Miso" in text for text in search_texts(remembered, "Is the cat Miso?"))
+    # and the word statistics count only what is left, with no stem of t2 alone
+    documents.refresh_from_db()
+    assert documents.document_count == kept_messages
+    assert not TermStat.objects.filter(end_user=remembered, lexeme="miso").exists()
+    assert api.get(f"/v1/erasures/{receipt['id']}").json() == receipt
+    assert api.get("/v1/users/alice/threads/t2/messages").status_code == 404
+
+
+def search_texts(end_user: EndUser, query: str) -> list[str]:
+    return [item.text for item in memories_search(end_user=end_user, query=query, k=20)]
+
+
+def test_another_vendors_key_cannot_erase_a_thread(
+    other_vendor: Vendor, client_for: Callable[..., APIClient], remembered: EndUser
+) -> None:
+    assert client_for(other_vendor).delete("/v1/users/alice/threads/t2").status_code == 404
+    assert Thread.objects.filter(end_user=remembered, external_id="t2").exists()
+
+
+def test_an_unknown_thread_is_a_404(api: APIClient, remembered: EndUser) -> None:
+    assert api.delete("/v1/users/alice/threads/nope").status_code == 404
