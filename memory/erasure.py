@@ -1,5 +1,4 @@
-"""Erasing an end user, or one thread: everything stored about them goes, in one transaction,
-with a receipt.
+"""Erasing an end user or one thread: everything stored about them goes, with a receipt.
 
 Deleted means gone: the messages, facts (current and superseded), summaries, threads, term
 statistics and outbox jobs are deleted with their embeddings and full-text vectors (columns
