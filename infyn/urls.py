@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", HealthApi.as_view(), name="healthz"),
     path("v1/", include("tenants.api.urls")),
     path("v1/", include("memory.api.urls")),
+    path("v1/", include("billing.api.urls")),
     path("v1/", include("inference.api.urls")),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script, so the CSP holds.
