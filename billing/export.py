@@ -104,6 +104,10 @@ _USAGE_FIELDS = (
 )
 
 
+# Threads are named by the vendor's id for them, as everywhere in the API.
+_THREAD_COLUMN = "thread__external_id"
+
+
 @dataclass(frozen=True)
 class EndUserExport:
     id: UUID
@@ -129,10 +133,6 @@ def _sections(end_user: EndUser) -> dict[str, "QuerySet[Any, dict[str, Any]]"]:
         .order_by("created_at", "id")
         .values(*_columns(_USAGE_FIELDS)),
     }
-
-
-# Threads are named by the vendor's id for them, as everywhere in the API.
-_THREAD_COLUMN = "thread__external_id"
 
 
 def _columns(fields: tuple[str, ...]) -> list[str]:
