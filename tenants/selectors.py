@@ -2,12 +2,13 @@
 
 import hmac
 from collections.abc import Iterable
+from datetime import datetime
 from uuid import UUID
 
 from django.db.models import QuerySet
 
 from tenants.api_keys import api_key_hash, api_key_split
-from tenants.models import ApiKey, EndUser, Thread, Vendor
+from tenants.models import ApiKey, AuditEvent, EndUser, Thread, Vendor
 
 # Compared against when the prefix is unknown, so that a miss costs the same as a hit.
 _NO_SUCH_KEY_HASH = "0" * 64
@@ -55,3 +56,25 @@ def api_keys_active(*, key_ids: Iterable[UUID]) -> set[UUID]:
             "pk", flat=True
         )
     )
+
+
+def audit_events_list(
+    *,
+    vendor: Vendor,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """The vendor's audit events, optionally of one action, from ``since`` up to ``until``.
+
+    The window is half-open (``since`` included, ``until`` not), so consecutive windows
+    sharing a bound never list an event twice.
+    """
+    events = AuditEvent.objects.filter(vendor=vendor)
+    if action is not None:
+        events = events.filter(action=action)
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if until is not None:
+        events = events.filter(created_at__lt=until)
+    return events

@@ -2,8 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from infyn.lib.api.fields import ExternalIdField, JsonObjectField
-from tenants.models import ApiKey, EndUser, Thread, Vendor
+from infyn.lib.api.fields import DateTimeBoundField, ExternalIdField, JsonObjectField
+from tenants.models import ApiKey, AuditEvent, EndUser, Thread, Vendor
 
 
 class ApiKeySummarySerializer(serializers.ModelSerializer[ApiKey]):
@@ -38,3 +38,20 @@ class ThreadSerializer(serializers.ModelSerializer[Thread]):
     class Meta:
         model = Thread
         fields = ["id", "external_id", "title", "created_at"]
+
+
+class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "action", "actor", "target", "data", "created_at"]
+        read_only_fields = fields
+
+
+class AuditEventListQuerySerializer(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(
+        choices=AuditEvent.Action.choices, required=False, help_text="Only events of this action."
+    )
+    since = DateTimeBoundField(
+        required=False, help_text="Only events at or after this time (RFC 3339)."
+    )
+    until = DateTimeBoundField(required=False, help_text="Only events before this time (RFC 3339).")

@@ -1,3 +1,6 @@
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -8,13 +11,15 @@ from rest_framework.views import APIView
 from tenants import selectors, services
 from tenants.api.lookups import end_user_or_404
 from tenants.api.serializers import (
+    AuditEventListQuerySerializer,
+    AuditEventSerializer,
     EndUserCreateSerializer,
     EndUserSerializer,
     MeSerializer,
     ThreadSerializer,
 )
 from tenants.authentication import ApiKeyPrincipal, request_vendor
-from tenants.models import EndUser, Scope, Thread
+from tenants.models import AuditEvent, EndUser, Scope, Thread
 
 
 class MeApi(APIView):
@@ -58,3 +63,28 @@ class ThreadListApi(ListAPIView[Thread]):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         end_user = end_user_or_404(self.request, self.kwargs["external_id"])
         return selectors.threads_list(end_user=end_user)
+
+
+class AuditEventListApi(ListAPIView[AuditEvent]):
+    # No scope covers the account's own history, and a new one would change the scopes of
+    # every existing key: reading the trail goes with reading the end users it is about.
+    read_scope = Scope.USERS_READ
+    serializer_class = AuditEventSerializer
+
+    @extend_schema(
+        parameters=[AuditEventListQuerySerializer],
+        summary="The vendor's audit trail, newest first",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        # A plain dict: DRF reads an empty value in a QueryDict as absent; here it is invalid.
+        query = AuditEventListQuerySerializer(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return selectors.audit_events_list(
+            vendor=request_vendor(self.request),
+            action=query.validated_data.get("action"),
+            since=query.validated_data.get("since"),
+            until=query.validated_data.get("until"),
+        )

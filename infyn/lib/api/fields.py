@@ -6,6 +6,7 @@ so a client that validates against the schema is never refused by the server.
 """
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -90,6 +91,55 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
         return int(super().to_internal_value(data))
+
+
+# RFC 3339's date-time, which is what OpenAPI's "date-time" format means. Python's parsers
+# take more ("2024-01-01", week dates, any Unicode digit) and less (fractions past six digits).
+_RFC3339_DATE_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
+)
+
+
+class DateTimeBoundField(serializers.DateTimeField):
+    """An RFC 3339 date-time that bounds a query (``since``, ``until``), as a UTC datetime.
+
+    Every date-time the schema allows is taken. One that its offset moves past the years
+    Python holds (0001-01-01T00:00:00+01:00 is in year 0 in UTC) becomes the earliest or
+    the latest datetime there is, which bounds a query just as well. Fractions of a second
+    past microseconds are dropped.
+    """
+
+    default_error_messages = {
+        "invalid": "Must be an RFC 3339 date-time, such as 2026-01-31T09:30:00Z.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        match = _RFC3339_DATE_TIME.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            self.fail("invalid")
+        year, month, day, hour, minute, second, fraction, sign, off_hours, off_minutes = (
+            match.groups()
+        )
+        try:
+            offset = timedelta(hours=int(off_hours or 0), minutes=int(off_minutes or 0))
+            local = datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                int((fraction or "")[:6].ljust(6, "0")),
+                tzinfo=timezone(-offset if sign == "-" else offset),
+            )
+        except ValueError:  # a 13th month, 30 February, hour 24, a leap second, offset 24:00
+            self.fail("invalid")
+        try:
+            return local.astimezone(UTC)
+        except OverflowError:
+            earliest_or_latest = datetime.min if local.year == 1 else datetime.max
+            return earliest_or_latest.replace(tzinfo=UTC)
 
 
 def no_nul_anywhere(value: Any) -> None:
