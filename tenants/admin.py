@@ -72,12 +72,22 @@ class ThreadAdmin(admin.ModelAdmin[Thread]):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    """The trail is evidence: the operator reads it here, and nobody adds, edits or deletes."""
+
     list_display = ["created_at", "vendor", "action", "actor", "target"]
-    list_filter = ["action"]
-    search_fields = ["vendor__name", "actor", "target"]
+    list_filter = ["action", "created_at", "vendor"]
+    list_select_related = ["vendor"]
+    search_fields = ["target", "actor", "vendor__name"]
+    date_hierarchy = "created_at"
+    # Counting every event for each page of a long trail costs more than the number is worth.
+    show_full_result_count = False
+    fields = readonly_fields = ("vendor", "action", "actor", "target", "data", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tenants.models import AuditEvent, Scope, Vendor
@@ -214,3 +215,91 @@ def test_a_key_without_the_scope_is_refused(
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+# --- the Django admin -------------------------------------------------------------------------
+
+
+def test_the_admin_lists_and_filters_events(
+    admin_client: Client, vendor: Vendor, other_vendor: Vendor
+) -> None:
+    event(vendor, Action.API_KEY_REVOKED, T0, target="revoked-key")
+    event(vendor, Action.VENDOR_CREATED, T0, target="the-vendor")
+    event(other_vendor, Action.VENDOR_CREATED, T0, target="elsewhere")
+
+    everything = admin_client.get("/admin/tenants/auditevent/")
+    revocations = admin_client.get(
+        "/admin/tenants/auditevent/", {"action__exact": Action.API_KEY_REVOKED}
+    )
+    searched = admin_client.get("/admin/tenants/auditevent/", {"q": "the-vendor"})
+    of_one_vendor = admin_client.get(
+        "/admin/tenants/auditevent/", {"vendor__id__exact": str(other_vendor.pk)}
+    )
+
+    assert everything.status_code == 200
+    assert b"revoked-key" in everything.content
+    assert b"the-vendor" in everything.content
+    assert b"revoked-key" in revocations.content
+    assert b"the-vendor" not in revocations.content
+    assert b"the-vendor" in searched.content
+    assert b"revoked-key" not in searched.content
+    assert b"elsewhere" in of_one_vendor.content
+    assert b"the-vendor" not in of_one_vendor.content
+
+
+def test_the_admin_cannot_add_an_event(admin_client: Client, vendor: Vendor) -> None:
+    page = admin_client.get("/admin/tenants/auditevent/add/")
+    posted = admin_client.post(
+        "/admin/tenants/auditevent/add/",
+        {"vendor": vendor.pk, "action": Action.VENDOR_CREATED, "actor": "me", "target": "x"},
+    )
+
+    assert page.status_code == 403
+    assert posted.status_code == 403
+    assert not AuditEvent.objects.filter(actor="me").exists()
+
+
+def test_the_admin_shows_an_event_but_cannot_change_it(
+    admin_client: Client, vendor: Vendor
+) -> None:
+    stored = event(vendor, Action.API_KEY_REVOKED, T0, target="original")
+    url = f"/admin/tenants/auditevent/{stored.pk}/change/"
+
+    page = admin_client.get(url)
+    posted = admin_client.post(
+        url,
+        {
+            "vendor": vendor.pk,
+            "action": Action.VENDOR_CREATED,
+            "actor": "me",
+            "target": "rewritten",
+            "data": "{}",
+            "_save": "Save",
+        },
+    )
+
+    assert page.status_code == 200
+    assert b"original" in page.content
+    assert b'name="_save"' not in page.content
+    assert b"deletelink" not in page.content
+    assert posted.status_code == 403
+    stored.refresh_from_db()
+    assert (stored.target, stored.action) == ("original", Action.API_KEY_REVOKED)
+
+
+def test_the_admin_cannot_delete_an_event(admin_client: Client, vendor: Vendor) -> None:
+    stored = event(vendor, Action.API_KEY_REVOKED, T0)
+
+    page = admin_client.get(f"/admin/tenants/auditevent/{stored.pk}/delete/")
+    posted = admin_client.post(f"/admin/tenants/auditevent/{stored.pk}/delete/", {"post": "yes"})
+    # the list's bulk action is not offered either; asked for anyway, it deletes nothing
+    bulk = admin_client.post(
+        "/admin/tenants/auditevent/",
+        {"action": "delete_selected", "_selected_action": [stored.pk], "post": "yes"},
+    )
+
+    assert page.status_code == 403
+    assert posted.status_code == 403
+    assert bulk.status_code in (200, 302)
+    assert b"delete_selected" not in admin_client.get("/admin/tenants/auditevent/").content
+    assert AuditEvent.objects.filter(pk=stored.pk).exists()
