@@ -20,7 +20,7 @@ from memory.outbox import outbox_jobs_for_messages
 from memory.selectors import speakers_cache_key
 from memory.summaries import summarize
 from memory.tokens import count_tokens
-from tenants.models import EndUser, Thread
+from tenants.models import AuditEvent, EndUser, Thread
 from tenants.services import thread_get_or_create
 
 CONTEXT_REPLY_CHARS = 300
@@ -438,16 +438,32 @@ def fact_create_explicit(
     )
 
 
-def fact_update(*, fact: Fact, changes: dict[str, object]) -> Fact:
+def fact_update(*, fact: Fact, changes: dict[str, object], actor: str) -> Fact:
+    """Change a fact as the vendor asked; the audit trail records which fields changed (their
+    names only: the values are the end user's)."""
     for name, value in changes.items():
         setattr(fact, name, value)
     update_fields = [*changes, "updated_at"]
     if "text" in changes:
         fact.embedding = embed_texts([fact.text])[0]
         update_fields.append("embedding")
-    fact.save(update_fields=update_fields)
+    with transaction.atomic():
+        fact.save(update_fields=update_fields)
+        _fact_audit(fact, AuditEvent.Action.FACT_UPDATED, actor, {"fields": sorted(changes)})
     return fact
 
 
-def fact_delete(*, fact: Fact) -> None:
-    fact.delete()
+def fact_delete(*, fact: Fact, actor: str) -> None:
+    with transaction.atomic():
+        _fact_audit(fact, AuditEvent.Action.FACT_DELETED, actor, {})
+        fact.delete()
+
+
+def _fact_audit(fact: Fact, action: str, actor: str, data: dict[str, object]) -> None:
+    AuditEvent.objects.create(
+        vendor_id=fact.end_user.vendor_id,
+        action=action,
+        actor=actor,
+        target=f"fact:{fact.pk}",
+        data=data,
+    )

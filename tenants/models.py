@@ -154,6 +154,8 @@ class AuditEvent(models.Model):
         END_USER_ERASED = "end_user.erased", "End user erased"
         THREAD_ERASED = "thread.erased", "Thread erased"
         END_USER_EXPORTED = "end_user.exported", "End user exported"
+        FACT_UPDATED = "fact.updated", "Fact changed"
+        FACT_DELETED = "fact.deleted", "Fact deleted"
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=40, choices=Action.choices)

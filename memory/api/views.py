@@ -184,12 +184,15 @@ class FactDetailApi(APIView):
         fact = self._fact(request, external_id, fact_id)
         serializer = FactUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fact = services.fact_update(fact=fact, changes=serializer.validated_data)
+        fact = services.fact_update(
+            fact=fact, changes=serializer.validated_data, actor=request_actor(request)
+        )
         return Response(FactSerializer(fact).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, external_id: str, fact_id: int) -> Response:
-        services.fact_delete(fact=self._fact(request, external_id, fact_id))
+        fact = self._fact(request, external_id, fact_id)
+        services.fact_delete(fact=fact, actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
