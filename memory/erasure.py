@@ -52,7 +52,6 @@ class ErasureReceipt:
 
 def end_user_erase(*, end_user: EndUser, actor: str) -> ErasureReceipt:
     """Delete the end user and everything stored about them; the receipt says how much."""
-    erasure_id = uuid.uuid4()
     with transaction.atomic():
         list(EndUser.objects.select_for_update().filter(pk=end_user.pk).values_list("pk"))
         thread_ids = list(
@@ -72,21 +71,13 @@ def end_user_erase(*, end_user: EndUser, actor: str) -> ErasureReceipt:
         speakers_forget(end_user=end_user)
         # The threads and the end user; usage records keep their counts, unlinked.
         end_user.delete()
-        event = AuditEvent.objects.create(
-            vendor_id=end_user.vendor_id,
-            action=AuditEvent.Action.END_USER_ERASED,
-            actor=actor,
-            target=str(erasure_id),
-            data={"counts": counts},
-        )
-    return ErasureReceipt.from_event(event)
+        return _receipt(end_user, AuditEvent.Action.END_USER_ERASED, actor, counts)
 
 
 def thread_erase(*, thread: Thread, actor: str) -> ErasureReceipt:
     """Delete one thread: its messages, its summaries, the facts drawn only from it (the
     others forget its messages as sources), its jobs, and its share of the word statistics.
     Facts the vendor stated through the API, with no source message, stay."""
-    erasure_id = uuid.uuid4()
     end_user = thread.end_user
     with transaction.atomic():
         # Writers lock the thread to append to it: they finish first, or find it gone.
@@ -113,13 +104,18 @@ def thread_erase(*, thread: Thread, actor: str) -> ErasureReceipt:
             }
         speakers_forget(end_user=end_user)
         thread.delete()  # usage records keep their counts, without the thread
-        event = AuditEvent.objects.create(
-            vendor_id=end_user.vendor_id,
-            action=AuditEvent.Action.THREAD_ERASED,
-            actor=actor,
-            target=str(erasure_id),
-            data={"counts": counts},
-        )
+        return _receipt(end_user, AuditEvent.Action.THREAD_ERASED, actor, counts)
+
+
+def _receipt(end_user: EndUser, action: str, actor: str, counts: dict[str, int]) -> ErasureReceipt:
+    """The audit event an erasure leaves: its own id and the counts, nothing of the person."""
+    event = AuditEvent.objects.create(
+        vendor_id=end_user.vendor_id,
+        action=action,
+        actor=actor,
+        target=str(uuid.uuid4()),
+        data={"counts": counts},
+    )
     return ErasureReceipt.from_event(event)
 
 

@@ -1,5 +1,6 @@
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from rest_framework.test import APIClient
 
 from infyn.lib.broker import broker_outage
 from infyn.lib.redis_cache import redis_outage
-from tenants.models import Vendor
+from memory.services import ImportResult, MessageInput, messages_import
+from tenants.models import EndUser, Vendor
 from tenants.services import api_key_create
 from tests.factories import VendorFactory
 from tests.openapi import check_test_client_response
@@ -60,6 +62,34 @@ def _close_worker_thread_connections() -> Iterator[None]:
     the test, or the test database cannot be flushed or dropped."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+# When the turns the `say` fixture imports start.
+START = datetime.fromisoformat("2024-03-01T10:00:00+00:00")
+
+
+@pytest.fixture
+def say() -> Callable[..., ImportResult]:
+    """Import user turns into a thread, a minute apart, through the real write path."""
+
+    def import_lines(
+        end_user: EndUser, lines: list[str], *, thread: str = "t1", start: datetime = START
+    ) -> ImportResult:
+        return messages_import(
+            end_user=end_user,
+            messages=[
+                MessageInput(
+                    thread_external_id=thread,
+                    role="user",
+                    content=line,
+                    external_id=f"{thread}-{index}",
+                    created_at=start + timedelta(minutes=index),
+                )
+                for index, line in enumerate(lines)
+            ],
+        )
+
+    return import_lines
 
 
 @pytest.fixture

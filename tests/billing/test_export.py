@@ -4,7 +4,7 @@ import json
 import tracemalloc
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -16,30 +16,12 @@ from rest_framework.test import APIClient
 from billing.export import end_user_export, end_user_export_chunks
 from billing.models import Surface, UsageRecord, UsageStatus
 from memory.models import Fact, Message, Summary
-from memory.services import MessageInput, messages_import
+from memory.services import ImportResult
 from tenants.models import AuditEvent, EndUser, Scope, Thread, Vendor
+from tests.conftest import START
 from tests.factories import EndUserFactory, ThreadFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # facts and summaries come at commit
-
-START = datetime.fromisoformat("2024-03-01T10:00:00+00:00")
-
-
-def _say(end_user: EndUser, lines: list[str], *, thread: str = "t1") -> None:
-    """User turns a minute apart, through the real write path (facts, summaries follow)."""
-    messages_import(
-        end_user=end_user,
-        messages=[
-            MessageInput(
-                thread_external_id=thread,
-                role="user",
-                content=line,
-                external_id=f"{thread}-{index}",
-                created_at=START + timedelta(minutes=index),
-            )
-            for index, line in enumerate(lines)
-        ],
-    )
 
 
 def _usage_record(end_user: EndUser, *, prompt_tokens: int) -> UsageRecord:
@@ -61,22 +43,22 @@ def _usage_record(end_user: EndUser, *, prompt_tokens: int) -> UsageRecord:
 
 
 @pytest.fixture
-def alice(vendor: Vendor) -> EndUser:
+def alice(vendor: Vendor, say: Callable[..., ImportResult]) -> EndUser:
     """An end user with two threads, a superseded fact, a summary and a usage record."""
     end_user = EndUserFactory(vendor=vendor, external_id="alice", metadata={"plan": "gold"})
     with override_settings(MEMORY_SUMMARY_WINDOW=2):
-        _say(end_user, ["I live in Lisbon.", "I moved to Berlin last month.", "My dog is Biscuit."])
-        _say(end_user, ["I also have a cat named Miso."], thread="t2")
+        say(end_user, ["I live in Lisbon.", "I moved to Berlin last month.", "My dog is Biscuit."])
+        say(end_user, ["I also have a cat named Miso."], thread="t2")
     _usage_record(end_user, prompt_tokens=10)
     return end_user
 
 
 @pytest.fixture
-def bob(vendor: Vendor) -> EndUser:
+def bob(vendor: Vendor, say: Callable[..., ImportResult]) -> EndUser:
     """Another end user of the same vendor, with something of each kind."""
     end_user = EndUserFactory(vendor=vendor, external_id="bob")
     with override_settings(MEMORY_SUMMARY_WINDOW=2):
-        _say(end_user, ["I work as a pilot.", "I fly to Tokyo every week."], thread="b1")
+        say(end_user, ["I work as a pilot.", "I fly to Tokyo every week."], thread="b1")
     _usage_record(end_user, prompt_tokens=99)
     return end_user
 

@@ -6,7 +6,7 @@ import pytest
 from memory.context import context_build
 from memory.tokens import count_tokens
 from tenants.models import EndUser, Thread
-from tests.memory.conftest import START
+from tests.conftest import START
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
