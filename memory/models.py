@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -128,6 +129,9 @@ class Fact(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
     )
     source_message_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # When the retention policy last pruned one of its source messages: the fact stays, and
+    # says where its provenance went.
+    sources_pruned_at = models.DateTimeField(null=True, blank=True)
     extractor = models.CharField(max_length=40, blank=True, help_text="Who extracted it.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -167,8 +171,14 @@ class Summary(models.Model):
 
     end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="summaries")
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="summaries")
-    first_message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    last_message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    # Not constrained: a summary may outlive its messages (the retention policy prunes them
+    # by their age, and summaries by theirs), keeping the ids of the stretch it covered.
+    first_message = models.ForeignKey(
+        Message, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    last_message = models.ForeignKey(
+        Message, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     message_count = models.PositiveIntegerField()
     source_message_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     text = models.TextField()
@@ -294,3 +304,139 @@ class OutboxJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.status})"
+
+
+# --- retention ------------------------------------------------------------------------------
+
+# The most days a retention field accepts (a century): beyond it, a typo rather than a policy.
+RETENTION_MAX_DAYS = 36500
+
+
+def _days(verbose_name: str, help_text: str) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        verbose_name,
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(RETENTION_MAX_DAYS)],
+        help_text=help_text,
+    )
+
+
+class FactsOnMessagePrune(models.TextChoices):
+    KEEP = "keep", "Keep the facts drawn from pruned messages"
+    DROP = "drop", "Also delete facts whose every source message is gone"
+
+
+class RetentionRules(models.Model):
+    """The rules of a retention policy. Empty means "not set": on the platform default that
+    is "never"; on a vendor's policy, "as the platform default". 0 is "never" on both, so a
+    vendor can keep forever what the default prunes."""
+
+    message_retention_days = _days(
+        "keep messages (days)", "Raw messages older than this are deleted. Empty or 0: forever."
+    )
+    facts_on_message_prune = models.CharField(
+        "facts of pruned messages",
+        max_length=4,
+        choices=FactsOnMessagePrune.choices,
+        blank=True,
+        help_text="Whether a fact goes when its last source message is pruned (default: keep).",
+    )
+    fact_ttl_days = _days(
+        "fact time-to-live (days)",
+        "Facts not mentioned again for this long are deleted. Empty or 0: forever.",
+    )
+    summary_retention_days = _days(
+        "keep summaries (days)",
+        "Summaries of conversation older than this are deleted, whether or not their messages"
+        " still exist. Empty or 0: forever.",
+    )
+    fact_cap_per_end_user = models.PositiveIntegerField(
+        "facts per end user (cap)",
+        null=True,
+        blank=True,
+        help_text="At most this many facts per end user; the least valuable go first"
+        " (superseded, then lowest importance, fewest mentions, oldest). Empty or 0: no cap.",
+    )
+    idle_end_user_days = _days(
+        "delete idle end users (days)",
+        "End users silent for this long are erased with everything about them. Empty or 0: never.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    RULE_FIELDS = (
+        "message_retention_days",
+        "facts_on_message_prune",
+        "fact_ttl_days",
+        "summary_retention_days",
+        "fact_cap_per_end_user",
+        "idle_end_user_days",
+    )
+
+    class Meta:
+        abstract = True
+
+    def rules(self) -> dict[str, object]:
+        """The rule fields as set here (None or "" where not set): the audit trail's before
+        and after."""
+        return {name: getattr(self, name) for name in self.RULE_FIELDS}
+
+
+class PlatformRetentionPolicy(RetentionRules):
+    """The platform's default policy: one row, which every vendor's policy falls back on."""
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+
+    class Meta:
+        verbose_name = "platform retention policy"
+        verbose_name_plural = "platform retention policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="platform_retention_policy_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return "platform default"
+
+
+class VendorRetentionPolicy(RetentionRules):
+    """A vendor's own policy: the fields it sets override the platform default."""
+
+    vendor = models.OneToOneField(
+        "tenants.Vendor", on_delete=models.CASCADE, related_name="retention_policy"
+    )
+
+    class Meta:
+        verbose_name = "retention policy"
+        verbose_name_plural = "retention policies"
+
+    def __str__(self) -> str:
+        return f"retention policy of {self.vendor_id}"
+
+
+class PruneRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class PruneRun(models.Model):
+    """One vendor's share of a prune run, its counts written with each batch it deletes, so
+    that a run that dies midway still says what it removed (and the next one goes on)."""
+
+    vendor = models.ForeignKey("tenants.Vendor", on_delete=models.CASCADE, related_name="+")
+    actor = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=12, choices=PruneRunStatus.choices, default=PruneRunStatus.RUNNING
+    )
+    rules = models.JSONField(default=dict, help_text="The effective policy the run applied.")
+    counts = models.JSONField(default=dict)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["vendor", "-started_at"], name="prune_run_vendor_started")]
+
+    def __str__(self) -> str:
+        return f"prune of {self.vendor_id} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -21,7 +21,7 @@ from memory.selectors import speakers_cache_key
 from memory.summaries import summarize
 from memory.tokens import count_tokens
 from tenants.models import AuditEvent, EndUser, Thread
-from tenants.services import thread_get_or_create
+from tenants.services import end_user_touch, thread_get_or_create
 
 CONTEXT_REPLY_CHARS = 300
 
@@ -146,6 +146,7 @@ def _messages_insert(
     if vectors is None:
         vectors = embed_texts(embedded)  # slow: before the transaction, not inside it
     now = timezone.now()
+    end_user_touch(end_user=end_user, at=max(item.created_at or now for _, item in rows))
     with transaction.atomic():
         last = _lock_threads_for_append({thread.id for thread, _ in rows})
         next_position = {thread_id: m.position if m else 0 for thread_id, m in last.items()}
@@ -372,19 +373,15 @@ def fact_upsert(
 def summaries_update(*, thread: Thread) -> list[Summary]:
     """Summarise every full window of SUMMARY_WINDOW messages not yet summarised."""
     window: int = settings.MEMORY_SUMMARY_WINDOW
-    last = (
-        Summary.objects.filter(thread=thread)
-        .select_related("last_message")
-        .order_by("-last_message__created_at", "-last_message_id")
-        .first()
-    )
+    # A summary is dated by its last message, and that message may be pruned since: the
+    # boundary is read from the summary itself.
+    last = Summary.objects.filter(thread=thread).order_by("-created_at", "-last_message_id").first()
     pending = Message.objects.filter(thread=thread).order_by("created_at", "id")
     if last is not None:
         # Messages are ordered by (created_at, id): resume right after the last summarised.
-        boundary = last.last_message
         pending = pending.filter(
-            Q(created_at__gt=boundary.created_at)
-            | Q(created_at=boundary.created_at, id__gt=boundary.pk)
+            Q(created_at__gt=last.created_at)
+            | Q(created_at=last.created_at, id__gt=last.last_message_id)
         )
     messages = list(pending.only("id", "name", "role", "content", "created_at", "embedding"))
     created: list[Summary] = []

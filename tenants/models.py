@@ -1,6 +1,7 @@
 """Vendors (our customers), their members and API keys, and their end users and threads."""
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -102,6 +103,10 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+# How stale EndUser.last_active_at may be: a chat writes it at most once per this interval.
+ACTIVITY_RESOLUTION = timedelta(hours=1)
+
+
 class EndUser(models.Model):
     """A vendor's end user, known to the vendor by its own external id."""
 
@@ -110,6 +115,9 @@ class EndUser(models.Model):
     external_id = models.CharField(max_length=255)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the end user last spoke (at most ACTIVITY_RESOLUTION stale): the idle rule of the
+    # retention policy reads it, because their messages may already be pruned. Empty: never.
+    last_active_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -156,8 +164,18 @@ class AuditEvent(models.Model):
         END_USER_EXPORTED = "end_user.exported", "End user exported"
         FACT_UPDATED = "fact.updated", "Fact changed"
         FACT_DELETED = "fact.deleted", "Fact deleted"
+        RETENTION_POLICY_CREATED = "retention_policy.created", "Retention policy created"
+        RETENTION_POLICY_CHANGED = "retention_policy.changed", "Retention policy changed"
+        PRUNE_RUN = "prune.run", "Prune run"
+        MEMBER_ADDED = "member.added", "Member added"
+        MEMBER_ROLE_CHANGED = "member.role_changed", "Member's role changed"
+        MEMBER_REMOVED = "member.removed", "Member removed"
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="audit_events")
+    # Empty for the platform's own events (its default retention policy), which no vendor's
+    # trail lists.
+    vendor = models.ForeignKey(
+        Vendor, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
     action = models.CharField(max_length=40, choices=Action.choices)
     actor = models.CharField(max_length=200, help_text="Who did it: a user, a key or a command.")
     target = models.CharField(max_length=200, blank=True)

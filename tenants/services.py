@@ -2,17 +2,19 @@
 
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from infyn.lib.errors import DomainError
 from tenants.api_keys import API_KEY_PREFIX, api_key_hash
 from tenants.models import (
+    ACTIVITY_RESOLUTION,
     ApiKey,
     AuditEvent,
     EndUser,
@@ -92,6 +94,20 @@ def api_key_touch(*, api_key: ApiKey) -> None:
         return
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
+
+
+def end_user_touch(*, end_user: EndUser, at: datetime) -> None:
+    """Record that the end user spoke at ``at``, at most once per ACTIVITY_RESOLUTION: the
+    retention policy's idle rule reads it. Its own statement, outside the caller's
+    transaction, so that the end user's row is never locked while threads are (the order an
+    erase takes them in)."""
+    last = end_user.last_active_at
+    if last is not None and at - last < ACTIVITY_RESOLUTION:
+        return
+    EndUser.objects.filter(pk=end_user.pk).filter(
+        Q(last_active_at__isnull=True) | Q(last_active_at__lt=at - ACTIVITY_RESOLUTION)
+    ).update(last_active_at=at)
+    end_user.last_active_at = at
 
 
 def _unique_slug(name: str) -> str:
