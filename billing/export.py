@@ -68,6 +68,7 @@ _FACT_FIELDS = (
     "valid_to",
     "superseded_by",
     "source_message_ids",
+    "sources_pruned_at",
     "extractor",
     "created_at",
     "updated_at",

@@ -209,7 +209,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # How often the outbox sweeper runs: beat's schedule, and the in-process jobs thread's.
 MEMORY_OUTBOX_SWEEP_INTERVAL_SECONDS = env_int("INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+# How often the retention policies are applied (beat, and the in-process jobs thread): daily.
+MEMORY_PRUNE_INTERVAL_SECONDS = env_int("INFYN_PRUNE_INTERVAL_SECONDS", 86400, minimum=60)
 CELERY_BEAT_SCHEDULE = {
+    "prune-memory": {
+        "task": "memory.tasks.prune_task",
+        "schedule": float(MEMORY_PRUNE_INTERVAL_SECONDS),
+    },
     "sweep-memory-outbox": {
         "task": "memory.tasks.sweep_outbox_task",
         "schedule": float(MEMORY_OUTBOX_SWEEP_INTERVAL_SECONDS),

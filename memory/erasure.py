@@ -54,24 +54,32 @@ def end_user_erase(*, end_user: EndUser, actor: str) -> ErasureReceipt:
     """Delete the end user and everything stored about them; the receipt says how much."""
     with transaction.atomic():
         list(EndUser.objects.select_for_update().filter(pk=end_user.pk).values_list("pk"))
-        thread_ids = list(
-            Thread.objects.select_for_update().filter(end_user=end_user).values_list("pk")
-        )
-        counts: dict[str, int] = {}
-        with connection.cursor() as cursor:
-            for kind, model in _MEMORY_TABLES:
-                # One statement per table: the ORM would first load every row's id to delete
-                # the rows that reference it, and there are none left to find.
-                cursor.execute(
-                    f"DELETE FROM {model._meta.db_table} WHERE end_user_id = %s",  # noqa: S608
-                    [end_user.pk],
-                )
-                counts[kind] = cursor.rowcount
-        counts["threads"] = len(thread_ids)
-        speakers_forget(end_user=end_user)
-        # The threads and the end user; usage records keep their counts, unlinked.
-        end_user.delete()
+        counts = end_user_rows_delete(end_user=end_user)
         return _receipt(end_user, AuditEvent.Action.END_USER_ERASED, actor, counts)
+
+
+def end_user_rows_delete(*, end_user: EndUser) -> dict[str, int]:
+    """The erase itself, inside the caller's transaction, which holds the end user's row
+    locked (the pruning of idle end users uses it too, with its own record): returns the
+    counts per kind."""
+    thread_ids = list(
+        Thread.objects.select_for_update().filter(end_user=end_user).values_list("pk")
+    )
+    counts: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for kind, model in _MEMORY_TABLES:
+            # One statement per table: the ORM would first load every row's id to delete
+            # the rows that reference it, and there are none left to find.
+            cursor.execute(
+                f"DELETE FROM {model._meta.db_table} WHERE end_user_id = %s",  # noqa: S608
+                [end_user.pk],
+            )
+            counts[kind] = cursor.rowcount
+    counts["threads"] = len(thread_ids)
+    speakers_forget(end_user=end_user)
+    # The threads and the end user; usage records keep their counts, unlinked.
+    end_user.delete()
+    return counts
 
 
 def thread_erase(*, thread: Thread, actor: str) -> ErasureReceipt:

@@ -131,7 +131,12 @@ class Fact(models.Model):
     source_message_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     # When the retention policy last pruned one of its source messages: the fact stays, and
     # says where its provenance went.
-    sources_pruned_at = models.DateTimeField(null=True, blank=True)
+    sources_pruned_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the retention policy last pruned a source message of this fact; the"
+        " fact's text and search stay. Empty: never.",
+    )
     extractor = models.CharField(max_length=40, blank=True, help_text="Who extracted it.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -312,7 +317,9 @@ class OutboxJob(models.Model):
 RETENTION_MAX_DAYS = 36500
 
 
-def _days(verbose_name: str, help_text: str) -> models.PositiveIntegerField:
+def _days(
+    verbose_name: str, help_text: str
+) -> "models.PositiveIntegerField[int | None, int | None]":
     return models.PositiveIntegerField(
         verbose_name,
         null=True,

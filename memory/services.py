@@ -255,11 +255,20 @@ def term_stats_subtract(*, end_user: EndUser, message_ids: Sequence[int]) -> int
                 UNION ALL
                 SELECT %(tokens)s, coalesce(sum(token_count), 0) FROM memory_message
                 WHERE id = ANY(%(ids)s) AND end_user_id = %(end_user)s
+            ),
+            -- Locked in lexeme order, as term_stats_add writes them: a prune running beside
+            -- a chat of the same end user waits for it instead of deadlocking with it.
+            locked AS (
+                SELECT t.id, gone.documents FROM memory_termstat t JOIN gone USING (lexeme)
+                WHERE t.end_user_id = %(end_user)s
+                ORDER BY t.lexeme
+                FOR UPDATE OF t
             )
             UPDATE memory_termstat t
-            SET document_count = greatest(0, t.document_count - gone.documents)
-            FROM gone
-            WHERE t.end_user_id = %(end_user)s AND t.lexeme = gone.lexeme
+            SET document_count = greatest(0, t.document_count - locked.documents)
+            FROM locked
+            WHERE t.id = locked.id
+            RETURNING t.id, t.lexeme, t.document_count
             """,
             {
                 "end_user": end_user.pk,
@@ -268,10 +277,13 @@ def term_stats_subtract(*, end_user: EndUser, message_ids: Sequence[int]) -> int
                 "tokens": TermStat.TOKENS_LEXEME,
             },
         )
+        totals = (TermStat.DOCUMENTS_LEXEME, TermStat.TOKENS_LEXEME)
+        # Only rows this statement holds locked: a stem no message holds any more goes.
+        unused = [row[0] for row in cursor.fetchall() if row[2] == 0 and row[1] not in totals]
+        if not unused:
+            return 0
         cursor.execute(
-            "DELETE FROM memory_termstat WHERE end_user_id = %s AND document_count = 0"
-            " AND lexeme NOT IN (%s, %s)",
-            [end_user.pk, TermStat.DOCUMENTS_LEXEME, TermStat.TOKENS_LEXEME],
+            "DELETE FROM memory_termstat WHERE id = ANY(%s) AND document_count = 0", [unused]
         )
         return int(cursor.rowcount)
 

@@ -104,8 +104,12 @@ def end_user_touch(*, end_user: EndUser, at: datetime) -> None:
     last = end_user.last_active_at
     if last is not None and at - last < ACTIVITY_RESOLUTION:
         return
+    try:
+        stale_before = at - ACTIVITY_RESOLUTION
+    except OverflowError:  # a turn dated in year 1 (an import of odd history)
+        stale_before = at
     EndUser.objects.filter(pk=end_user.pk).filter(
-        Q(last_active_at__isnull=True) | Q(last_active_at__lt=at - ACTIVITY_RESOLUTION)
+        Q(last_active_at__isnull=True) | Q(last_active_at__lt=stale_before)
     ).update(last_active_at=at)
     end_user.last_active_at = at
 

@@ -105,6 +105,7 @@ class FactSerializer(serializers.ModelSerializer[Fact]):
             "superseded_by",
             "current",
             "source_message_ids",
+            "sources_pruned_at",
             "extractor",
         ]
         read_only_fields = fields

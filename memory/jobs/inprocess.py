@@ -6,7 +6,9 @@ process instead, which does what a worker and beat would: it runs batches from t
 outbox, and every INFYN_OUTBOX_SWEEP_INTERVAL_SECONDS re-runs jobs left pending (by a crash, a
 database outage, or a process that exited with work queued), as the beat sweeper does in
 production. While idle, it also
-builds the partial indexes of end users with long histories, as beat's own-index sync does.
+builds the partial indexes of end users with long histories, as beat's own-index sync does,
+and every INFYN_PRUNE_INTERVAL_SECONDS applies the retention policies, as beat's prune does
+(the first run comes one interval after start, as beat's does).
 """
 
 import logging
@@ -20,6 +22,7 @@ from django.db import close_old_connections
 
 from memory.indexes import own_indexes_sync
 from memory.outbox import RunJobs, outbox_sweep
+from memory.pruning import prune_all
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ def _ensure_started() -> None:
 
 
 def _run() -> None:
-    last_sweep = last_own_indexes = time.monotonic()
+    last_sweep = last_own_indexes = last_prune = time.monotonic()
     while True:
         sweep_every = float(settings.MEMORY_OUTBOX_SWEEP_INTERVAL_SECONDS)
         try:
@@ -92,6 +95,9 @@ def _run() -> None:
         if batch is None and now - last_own_indexes >= _OWN_INDEXES_EVERY_SECONDS:
             _own_indexes_sync()
             last_own_indexes = now
+        if batch is None and now - last_prune >= settings.MEMORY_PRUNE_INTERVAL_SECONDS:
+            _prune()
+            last_prune = now
 
 
 def _sweep() -> None:
@@ -111,5 +117,15 @@ def _own_indexes_sync() -> None:
         own_indexes_sync()
     except Exception:
         logger.exception("memory: in-process own-index sync failed")
+    finally:
+        close_old_connections()
+
+
+def _prune() -> None:
+    try:
+        close_old_connections()
+        prune_all(actor="schedule")
+    except Exception:  # resumable: the next interval goes on where this one stopped
+        logger.exception("memory: in-process prune failed")
     finally:
         close_old_connections()

@@ -13,6 +13,8 @@ from infyn.lib.broker import broker_lost_its_queues
 from memory.indexes import own_indexes_sync
 from memory.jobs.work import outbox_jobs_run
 from memory.outbox import outbox_sweep
+from memory.pruning import prune_all, vendor_prune
+from tenants.models import Vendor
 
 
 # Nothing reads their results; storing them would make every send subscribe to a result key.
@@ -36,3 +38,16 @@ def sweep_outbox_task() -> int:
 def own_indexes_sync_task() -> None:
     # Skips when another sync holds the lock: a long build can outlast the beat interval.
     own_indexes_sync()
+
+
+@shared_task(name="memory.tasks.prune_task", queue="maintenance", ignore_result=True)
+def prune_task() -> None:
+    # Idempotent and resumable: a run that dies is continued by the next one.
+    prune_all(actor="schedule")
+
+
+@shared_task(name="memory.tasks.prune_vendor_task", queue="maintenance", ignore_result=True)
+def prune_vendor_task(vendor_id: str, actor: str) -> None:
+    vendor = Vendor.objects.filter(pk=vendor_id).first()
+    if vendor is not None:
+        vendor_prune(vendor=vendor, actor=actor)

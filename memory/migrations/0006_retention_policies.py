@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='fact',
             name='sources_pruned_at',
-            field=models.DateTimeField(blank=True, null=True),
+            field=models.DateTimeField(blank=True, help_text="When the retention policy last pruned a source message of this fact; the fact's text and search stay. Empty: never.", null=True),
         ),
         migrations.AlterField(
             model_name='summary',
